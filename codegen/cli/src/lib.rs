@@ -1,1 +1,396 @@
+//! The clap front of contractor: argument parsing, format detection, wiring
+//! frontends to reports, and exit codes (0 clean, 1 breaking, 2 bad input or
+//! usage). No format logic lives here.
 
+mod git;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use contractor_core::config::Config;
+use contractor_core::report::{self, Format, Report, TextStyle};
+use contractor_core::{Finding, InputError, RuleInfo, Sources};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_BREAKING: i32 = 1;
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "contractor",
+    version,
+    about = "Contract-first code generation and breaking-change detection"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compare two versions of a contract; exit 1 if the change is breaking.
+    ///
+    /// `contractor diff OLD NEW` compares two files or two module directories.
+    /// `contractor diff PATH --against REF` compares PATH with itself at git REF.
+    Diff(DiffArgs),
+    /// List the breaking-change rules with their categories.
+    Rules(RulesArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct DiffArgs {
+    /// The old contract (a file or a directory), or with --against the contract to check.
+    #[arg(value_name = "OLD")]
+    first: PathBuf,
+    /// The new contract (a file or a directory).
+    #[arg(
+        value_name = "NEW",
+        required_unless_present = "against",
+        conflicts_with = "against"
+    )]
+    second: Option<PathBuf>,
+    /// Compare PATH in the working tree with PATH at this git revision (branch, tag or commit).
+    #[arg(long, value_name = "REF")]
+    against: Option<String>,
+    /// Extra import root for .proto files (repeatable); used for both sides.
+    #[arg(short = 'I', long = "include", value_name = "DIR")]
+    includes: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+    /// Rule category to check (repeatable); replaces `use` from the configuration.
+    #[arg(long = "category", value_name = "NAME")]
+    categories: Vec<String>,
+    /// Configuration file (contractor.toml or buf.yaml); found next to NEW by default.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The contract format, when it cannot be told from the files.
+    #[arg(long, value_enum)]
+    lang: Option<Lang>,
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(clap::Args, Debug)]
+struct RulesArgs {
+    /// Only rules in this category.
+    #[arg(long, value_name = "NAME")]
+    category: Option<String>,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum OutputFormat {
+    Text,
+    Json,
+    Github,
+    Sarif,
+    Junit,
+}
+
+impl From<OutputFormat> for Format {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Text => Format::Text,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Github => Format::Github,
+            OutputFormat::Sarif => Format::Sarif,
+            OutputFormat::Junit => Format::Junit,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Lang {
+    Proto,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Runs the command line `args` (program name first); returns the exit code.
+pub fn run(
+    args: impl IntoIterator<Item = OsString>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let rendered = e.render().ansi().to_string();
+            if e.use_stderr() {
+                let _ = stderr.write_all(rendered.as_bytes());
+                return EXIT_BAD_INPUT;
+            }
+            let _ = stdout.write_all(rendered.as_bytes());
+            return EXIT_OK;
+        }
+    };
+    let result = match cli.command {
+        Command::Diff(args) => diff(&args, stdout),
+        Command::Rules(args) => rules(&args, stdout),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            let _ = writeln!(stderr, "error: {err}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn detect_lang(path: &Path) -> Result<Lang, InputError> {
+    let display = path.display().to_string();
+    if !path.exists() {
+        return Err(InputError::in_file(display, "no such file or directory"));
+    }
+    if path.is_dir() {
+        return if contains_proto(path, 0) {
+            Ok(Lang::Proto)
+        } else {
+            Err(InputError::in_file(
+                display,
+                "no contract files found in this directory (looked for .proto)",
+            ))
+        };
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("proto") => Ok(Lang::Proto),
+        _ => Err(InputError::in_file(
+            display,
+            "cannot tell the contract format from the file name; pass --lang",
+        )),
+    }
+}
+
+fn contains_proto(dir: &Path, depth: usize) -> bool {
+    // Bounded so that a symlink loop cannot hang detection.
+    if depth > 64 {
+        return false;
+    }
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                contains_proto(&p, depth + 1)
+            } else {
+                p.extension().is_some_and(|x| x == "proto")
+            }
+        })
+}
+
+fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
+    let new_path = args.second.as_ref().unwrap_or(&args.first);
+    let lang = match args.lang {
+        Some(lang) => lang,
+        None => detect_lang(new_path)?,
+    };
+    let config = match &args.config {
+        Some(path) => Config::load_file(path, new_path)?,
+        None => Config::discover(new_path)?,
+    };
+    match lang {
+        Lang::Proto => diff_proto(args, new_path, &config, stdout),
+    }
+}
+
+fn diff_proto(
+    args: &DiffArgs,
+    new_path: &Path,
+    config: &Config,
+    stdout: &mut dyn Write,
+) -> Result<i32, InputError> {
+    use contractor_proto::{Input, Module, load};
+
+    let registry = contractor_proto::registry();
+    let infos: Vec<RuleInfo> = registry.iter().map(|r| r.info).collect();
+    let selected = config.select(&infos, &args.categories, contractor_proto::DEFAULT_CATEGORY)?;
+    let rules: Vec<&'static contractor_proto::Rule> = registry
+        .iter()
+        .filter(|r| selected.iter().any(|s| s.id == r.info.id))
+        .collect();
+
+    let fs_input = |path: &Path| {
+        if path.is_dir() {
+            Input::Dir(path.to_path_buf())
+        } else {
+            Input::File(path.to_path_buf())
+        }
+    };
+    let old_input = match (&args.against, &args.second) {
+        (Some(rev), _) => {
+            let snap = git::snapshot(new_path, rev, |name| name.ends_with(".proto"))?;
+            Input::Memory {
+                files: snap.files,
+                display_prefix: snap.display_prefix,
+                fs_root: if snap.is_file {
+                    new_path.parent().map(Path::to_path_buf).unwrap_or_default()
+                } else {
+                    new_path.to_path_buf()
+                },
+                single_file: snap.is_file,
+            }
+        }
+        (None, _) => {
+            if !args.first.exists() {
+                return Err(InputError::in_file(
+                    args.first.display().to_string(),
+                    "no such file or directory",
+                ));
+            }
+            fs_input(&args.first)
+        }
+    };
+    let new_input = fs_input(new_path);
+    if matches!(
+        old_input,
+        Input::File(_)
+            | Input::Memory {
+                single_file: true,
+                ..
+            }
+    ) != matches!(new_input, Input::File(_))
+    {
+        return Err(InputError::new(
+            "OLD and NEW must both be files or both be directories",
+        ));
+    }
+
+    // The two sides compile independently: do them at once.
+    let (old, new) = std::thread::scope(|s| {
+        let old = s.spawn(|| load(&old_input, &args.includes));
+        let new = load(&new_input, &args.includes);
+        (
+            old.join().unwrap_or_else(|_| {
+                Err(InputError::new(
+                    "internal error while compiling the old side",
+                ))
+            }),
+            new,
+        )
+    });
+    let (old, new): (Module, Module) = (old?, new?);
+
+    let mut findings = contractor_proto::diff(&old, &new, &rules);
+    findings.retain(|f| {
+        let info = infos.iter().find(|i| i.id == f.rule);
+        let fs_path = new
+            .file(&f.module_path)
+            .map(|m| m.fs_path.clone())
+            .unwrap_or_else(|| new.fs_root.join(&f.module_path));
+        let ignored = info.is_some_and(|i| config.is_ignored(i, &fs_path));
+        let unstable =
+            config.breaking.ignore_unstable_packages && in_unstable_package(f, &old, &new);
+        !ignored && !unstable
+    });
+
+    let mut sources = Sources::default();
+    sources.extend(old.sources);
+    sources.extend(new.sources);
+    let subject = match &args.against {
+        Some(rev) => format!("proto: {} against {rev}", new_path.display()),
+        None => format!("proto: {} -> {}", args.first.display(), new_path.display()),
+    };
+    let rule_infos: Vec<RuleInfo> = rules.iter().map(|r| r.info).collect();
+    emit(args, &findings, &rule_infos, &sources, &subject, stdout)
+}
+
+fn in_unstable_package(
+    f: &Finding,
+    old: &contractor_proto::Module,
+    new: &contractor_proto::Module,
+) -> bool {
+    let package = new
+        .file(&f.module_path)
+        .or_else(|| old.file(&f.module_path))
+        .map(|m| m.proto.package());
+    package.is_some_and(contractor_proto::is_unstable_package)
+}
+
+fn emit(
+    args: &DiffArgs,
+    findings: &[Finding],
+    rules: &[RuleInfo],
+    sources: &Sources,
+    subject: &str,
+    stdout: &mut dyn Write,
+) -> Result<i32, InputError> {
+    let report = Report {
+        findings,
+        rules,
+        sources,
+        subject,
+    };
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let text = report::render(args.format.into(), &report, TextStyle { color });
+    stdout
+        .write_all(text.as_bytes())
+        .map_err(|e| InputError::new(format!("cannot write output: {e}")))?;
+    Ok(if report.is_breaking() {
+        EXIT_BREAKING
+    } else {
+        EXIT_OK
+    })
+}
+
+fn rules(args: &RulesArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
+    let rules: Vec<RuleInfo> = contractor_proto::registry()
+        .iter()
+        .map(|r| r.info)
+        .filter(|r| args.category.as_ref().is_none_or(|c| r.in_category(c)))
+        .collect();
+    if rules.is_empty() {
+        return Err(InputError::new(format!(
+            "no rules in category `{}`",
+            args.category.as_deref().unwrap_or("")
+        )));
+    }
+    let mut out = String::new();
+    if args.json {
+        for r in &rules {
+            out.push_str(&serde_json::to_string(r).unwrap_or_default());
+            out.push('\n');
+        }
+    } else {
+        let width = rules.iter().map(|r| r.id.len()).max().unwrap_or(2);
+        out.push_str(&format!(
+            "{:width$}  {:34}  {:7}  PURPOSE\n",
+            "ID", "CATEGORIES", "DEFAULT"
+        ));
+        for r in &rules {
+            let categories = if r.deprecated {
+                "(deprecated)".to_string()
+            } else {
+                r.categories.join(", ")
+            };
+            let default = if r.default { "*" } else { "" };
+            out.push_str(&format!(
+                "{:width$}  {categories:34}  {default:7}  {}\n",
+                r.id, r.purpose
+            ));
+        }
+    }
+    stdout
+        .write_all(out.as_bytes())
+        .map_err(|e| InputError::new(format!("cannot write output: {e}")))?;
+    Ok(EXIT_OK)
+}

@@ -85,29 +85,48 @@ struct BufModule {
 
 impl Config {
     pub fn default_in(base_dir: PathBuf) -> Self {
-        Self { breaking: BreakingConfig::default(), kind: ConfigKind::Default, path: None, base_dir }
+        Self {
+            breaking: BreakingConfig::default(),
+            kind: ConfigKind::Default,
+            path: None,
+            base_dir,
+        }
     }
 
     /// Reads an explicit `--config` file (`contractor.toml` or `buf.yaml` by extension).
     /// `target` is the new contract's root, used to pick a buf v2 module.
     pub fn load_file(path: &Path, target: &Path) -> Result<Self, InputError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::in_file(&display, format!("cannot read configuration: {e}")))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            InputError::in_file(&display, format!("cannot read configuration: {e}"))
+        })?;
         let base_dir = absolute(path.parent().unwrap_or(Path::new(".")));
-        let is_yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"));
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
         if is_yaml {
-            parse_buf_yaml(&text, &display, base_dir, &absolute(target)).map(|c| Config { path: Some(path.into()), ..c })
+            parse_buf_yaml(&text, &display, base_dir, &absolute(target)).map(|c| Config {
+                path: Some(path.into()),
+                ..c
+            })
         } else {
             let parsed: ContractorToml = toml::from_str(&text).map_err(|e| {
-                let position = e.span().map(|s| SourceText::new(text.as_str()).position(s.start));
+                let position = e
+                    .span()
+                    .map(|s| SourceText::new(text.as_str()).position(s.start));
                 let message = e.message().to_string();
                 match position {
                     Some(p) => InputError::at(&display, p, message),
                     None => InputError::in_file(&display, message),
                 }
             })?;
-            Ok(Config { breaking: parsed.breaking, kind: ConfigKind::Contractor, path: Some(path.into()), base_dir })
+            Ok(Config {
+                breaking: parsed.breaking,
+                kind: ConfigKind::Contractor,
+                path: Some(path.into()),
+                base_dir,
+            })
         }
     }
 
@@ -116,11 +135,22 @@ impl Config {
     /// working directory; failing that, the nearest `buf.yaml` the same way.
     pub fn discover(target: &Path) -> Result<Self, InputError> {
         let target = absolute(target);
-        let start = if target.is_dir() { target.clone() } else { target.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let start = if target.is_dir() {
+            target.clone()
+        } else {
+            target.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
         let cwd = absolute(Path::new("."));
-        let candidates: Vec<&Path> = start.ancestors().chain(std::iter::once(cwd.as_path())).collect();
+        let candidates: Vec<&Path> = start
+            .ancestors()
+            .chain(std::iter::once(cwd.as_path()))
+            .collect();
         for name in [CONFIG_FILE, "buf.yaml"] {
-            if let Some(found) = candidates.iter().map(|d| d.join(name)).find(|p| p.is_file()) {
+            if let Some(found) = candidates
+                .iter()
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+            {
                 return Self::load_file(&found, &target);
             }
         }
@@ -148,7 +178,9 @@ impl Config {
             let ids = self.expand(registry, name, !from_flag)?;
             if from_flag && ids.len() == 1 && registry.iter().any(|r| r.id == name.as_str()) {
                 // `--category` takes categories; a rule id there is almost certainly a typo'd flag.
-                return Err(InputError::new(format!("`{name}` is a rule id, not a category; use `except`/`use` in the configuration to pick single rules")));
+                return Err(InputError::new(format!(
+                    "`{name}` is a rule id, not a category; use `except`/`use` in the configuration to pick single rules"
+                )));
             }
             selected.extend(ids);
         }
@@ -157,22 +189,45 @@ impl Config {
                 selected.remove(id);
             }
         }
-        Ok(registry.iter().filter(|r| selected.contains(r.id)).collect())
+        Ok(registry
+            .iter()
+            .filter(|r| selected.contains(r.id))
+            .collect())
     }
 
-    fn expand<'r>(&self, registry: &'r [RuleInfo], name: &str, allow_ids: bool) -> Result<Vec<&'r str>, InputError> {
+    fn expand<'r>(
+        &self,
+        registry: &'r [RuleInfo],
+        name: &str,
+        allow_ids: bool,
+    ) -> Result<Vec<&'r str>, InputError> {
         if allow_ids {
             if let Some(rule) = registry.iter().find(|r| r.id.eq_ignore_ascii_case(name)) {
                 return Ok(vec![rule.id]);
             }
         }
-        let ids: Vec<&str> = registry.iter().filter(|r| r.in_category(name)).map(|r| r.id).collect();
+        let ids: Vec<&str> = registry
+            .iter()
+            .filter(|r| r.in_category(name))
+            .map(|r| r.id)
+            .collect();
         if ids.is_empty() {
-            let mut categories: Vec<&str> = registry.iter().flat_map(|r| r.categories.iter().copied()).collect();
+            let mut categories: Vec<&str> = registry
+                .iter()
+                .flat_map(|r| r.categories.iter().copied())
+                .collect();
             categories.sort_unstable();
             categories.dedup();
-            let what = if allow_ids { "rule id or category" } else { "category" };
-            let origin = self.path.as_ref().map(|p| format!(" (in {})", p.display())).unwrap_or_default();
+            let what = if allow_ids {
+                "rule id or category"
+            } else {
+                "category"
+            };
+            let origin = self
+                .path
+                .as_ref()
+                .map(|p| format!(" (in {})", p.display()))
+                .unwrap_or_default();
             return Err(InputError::new(format!(
                 "unknown {what} `{name}`{origin}; categories are {}",
                 categories.join(", ")
@@ -184,30 +239,47 @@ impl Config {
     /// Whether a finding of `rule` in the file at `file` (a filesystem path) is ignored.
     pub fn is_ignored(&self, rule: &RuleInfo, file: &Path) -> bool {
         let file = absolute(file);
-        let under = |paths: &[String]| paths.iter().any(|p| file.starts_with(normalize(&self.base_dir.join(p))));
+        let under = |paths: &[String]| {
+            paths
+                .iter()
+                .any(|p| file.starts_with(normalize(&self.base_dir.join(p))))
+        };
         if under(&self.breaking.ignore) {
             return true;
         }
-        self.breaking
-            .ignore_only
-            .iter()
-            .any(|(key, paths)| (key.eq_ignore_ascii_case(rule.id) || rule.in_category(key)) && under(paths))
+        self.breaking.ignore_only.iter().any(|(key, paths)| {
+            (key.eq_ignore_ascii_case(rule.id) || rule.in_category(key)) && under(paths)
+        })
     }
 }
 
-fn parse_buf_yaml(text: &str, display: &str, base_dir: PathBuf, target: &Path) -> Result<Config, InputError> {
+fn parse_buf_yaml(
+    text: &str,
+    display: &str,
+    base_dir: PathBuf,
+    target: &Path,
+) -> Result<Config, InputError> {
     let parsed: BufYaml = serde_saphyr::from_str(text).map_err(|e| {
         let message = e.to_string();
         let message = message.lines().next().unwrap_or("invalid YAML").to_string();
         match e.location() {
-            Some(l) => InputError::at(display, Position::new(l.line() as u32, l.column() as u32), message),
+            Some(l) => InputError::at(
+                display,
+                Position::new(l.line() as u32, l.column() as u32),
+                message,
+            ),
             None => InputError::in_file(display, message),
         }
     })?;
     let kind = match parsed.version.as_deref() {
         Some("v2") => ConfigKind::BufV2,
         Some("v1" | "v1beta1") | None => ConfigKind::BufV1,
-        Some(other) => return Err(InputError::in_file(display, format!("unsupported buf.yaml version `{other}`"))),
+        Some(other) => {
+            return Err(InputError::in_file(
+                display,
+                format!("unsupported buf.yaml version `{other}`"),
+            ));
+        }
     };
     // In a v2 workspace a module's own `breaking` wins over the top-level one.
     let module = parsed
@@ -217,7 +289,12 @@ fn parse_buf_yaml(text: &str, display: &str, base_dir: PathBuf, target: &Path) -
         .max_by_key(|m| m.path.len())
         .and_then(|m| m.breaking);
     let breaking = module.or(parsed.breaking).unwrap_or_default();
-    Ok(Config { breaking, kind, path: None, base_dir })
+    Ok(Config {
+        breaking,
+        kind,
+        path: None,
+        base_dir,
+    })
 }
 
 /// An absolute, lexically normalized path (no filesystem access, so paths that
@@ -245,14 +322,37 @@ mod tests {
     use super::*;
 
     const REGISTRY: &[RuleInfo] = &[
-        RuleInfo { id: "A_NO_DELETE", categories: &["FILE", "PACKAGE"], default: true, deprecated: false, purpose: "" },
-        RuleInfo { id: "B_SAME", categories: &["FILE", "WIRE"], default: true, deprecated: false, purpose: "" },
-        RuleInfo { id: "C_WIRE", categories: &["WIRE"], default: false, deprecated: false, purpose: "" },
+        RuleInfo {
+            id: "A_NO_DELETE",
+            categories: &["FILE", "PACKAGE"],
+            default: true,
+            deprecated: false,
+            purpose: "",
+        },
+        RuleInfo {
+            id: "B_SAME",
+            categories: &["FILE", "WIRE"],
+            default: true,
+            deprecated: false,
+            purpose: "",
+        },
+        RuleInfo {
+            id: "C_WIRE",
+            categories: &["WIRE"],
+            default: false,
+            deprecated: false,
+            purpose: "",
+        },
     ];
 
     fn config(toml_text: &str) -> Config {
         let parsed: ContractorToml = toml::from_str(toml_text).unwrap();
-        Config { breaking: parsed.breaking, kind: ConfigKind::Contractor, path: None, base_dir: PathBuf::from("/repo") }
+        Config {
+            breaking: parsed.breaking,
+            kind: ConfigKind::Contractor,
+            path: None,
+            base_dir: PathBuf::from("/repo"),
+        }
     }
 
     fn ids(rules: Vec<&RuleInfo>) -> Vec<&str> {
@@ -261,27 +361,47 @@ mod tests {
 
     #[test]
     fn default_category_then_use_and_except() {
-        assert_eq!(ids(config("").select(REGISTRY, &[], "FILE").unwrap()), ["A_NO_DELETE", "B_SAME"]);
+        assert_eq!(
+            ids(config("").select(REGISTRY, &[], "FILE").unwrap()),
+            ["A_NO_DELETE", "B_SAME"]
+        );
         let c = config("[breaking]\nuse = [\"WIRE\", \"A_NO_DELETE\"]\nexcept = [\"B_SAME\"]\n");
-        assert_eq!(ids(c.select(REGISTRY, &[], "FILE").unwrap()), ["A_NO_DELETE", "C_WIRE"]);
+        assert_eq!(
+            ids(c.select(REGISTRY, &[], "FILE").unwrap()),
+            ["A_NO_DELETE", "C_WIRE"]
+        );
     }
 
     #[test]
     fn category_flag_overrides_use_but_not_except() {
         let c = config("[breaking]\nuse = [\"FILE\"]\nexcept = [\"C_WIRE\"]\n");
-        assert_eq!(ids(c.select(REGISTRY, &["wire".into()], "FILE").unwrap()), ["B_SAME"]);
+        assert_eq!(
+            ids(c.select(REGISTRY, &["wire".into()], "FILE").unwrap()),
+            ["B_SAME"]
+        );
     }
 
     #[test]
     fn unknown_names_are_errors() {
-        let err = config("[breaking]\nuse = [\"NOPE\"]\n").select(REGISTRY, &[], "FILE").unwrap_err();
-        assert!(err.message.contains("unknown rule id or category `NOPE`"), "{err}");
-        assert!(config("").select(REGISTRY, &["A_NO_DELETE".into()], "FILE").is_err());
+        let err = config("[breaking]\nuse = [\"NOPE\"]\n")
+            .select(REGISTRY, &[], "FILE")
+            .unwrap_err();
+        assert!(
+            err.message.contains("unknown rule id or category `NOPE`"),
+            "{err}"
+        );
+        assert!(
+            config("")
+                .select(REGISTRY, &["A_NO_DELETE".into()], "FILE")
+                .is_err()
+        );
     }
 
     #[test]
     fn ignore_and_ignore_only_match_directories_and_files() {
-        let c = config("[breaking]\nignore = [\"legacy\"]\n[breaking.ignore_only]\nWIRE = [\"wire/x.proto\"]\n");
+        let c = config(
+            "[breaking]\nignore = [\"legacy\"]\n[breaking.ignore_only]\nWIRE = [\"wire/x.proto\"]\n",
+        );
         assert!(c.is_ignored(&REGISTRY[0], Path::new("/repo/legacy/a.proto")));
         assert!(!c.is_ignored(&REGISTRY[0], Path::new("/repo/legacyish/a.proto")));
         assert!(c.is_ignored(&REGISTRY[1], Path::new("/repo/wire/x.proto")));
@@ -303,14 +423,20 @@ mod tests {
 
     #[test]
     fn bad_config_reports_line_and_column() {
-        let dir = std::env::temp_dir().join(format!("contractor-config-test-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("contractor-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(CONFIG_FILE);
         std::fs::write(&path, "[breaking]\nuse = \"FILE\"\n").unwrap();
         let err = Config::load_file(&path, &dir).unwrap_err();
         assert_eq!(err.position, Some(Position::new(2, 7)), "{err}");
         std::fs::write(&path, "[breaking]\nusee = []\n").unwrap();
-        assert!(Config::load_file(&path, &dir).unwrap_err().message.contains("usee"));
+        assert!(
+            Config::load_file(&path, &dir)
+                .unwrap_err()
+                .message
+                .contains("usee")
+        );
         let yaml = dir.join("buf.yaml");
         std::fs::write(&yaml, "version: v1\nbreaking:\n  use: [FILE\n").unwrap();
         let err = Config::load_file(&yaml, &dir).unwrap_err();

@@ -18,15 +18,25 @@ pub struct InputError {
 
 impl InputError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { path: None, position: None, message: one_line(&message.into()) }
+        Self {
+            path: None,
+            position: None,
+            message: one_line(&message.into()),
+        }
     }
 
     pub fn in_file(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { path: Some(path.into()), ..Self::new(message) }
+        Self {
+            path: Some(path.into()),
+            ..Self::new(message)
+        }
     }
 
     pub fn at(path: impl Into<String>, position: Position, message: impl Into<String>) -> Self {
-        Self { position: Some(position), ..Self::in_file(path, message) }
+        Self {
+            position: Some(position),
+            ..Self::in_file(path, message)
+        }
     }
 }
 
@@ -38,7 +48,9 @@ fn one_line(message: &str) -> String {
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.path, self.position) {
-            (Some(path), Some(pos)) => write!(f, "{path}:{}:{}: {}", pos.line, pos.column, self.message),
+            (Some(path), Some(pos)) => {
+                write!(f, "{path}:{}:{}: {}", pos.line, pos.column, self.message)
+            }
             (Some(path), None) => write!(f, "{path}: {}", self.message),
             (None, _) => f.write_str(&self.message),
         }
@@ -53,8 +65,15 @@ mod tests {
 
     #[test]
     fn renders_file_line_column_and_a_single_line() {
-        let err = InputError::at("a.proto", Position::new(3, 7), "expected ';'\n  but found '}'");
+        let err = InputError::at(
+            "a.proto",
+            Position::new(3, 7),
+            "expected ';'\n  but found '}'",
+        );
         assert_eq!(err.to_string(), "a.proto:3:7: expected ';' but found '}'");
-        assert_eq!(InputError::in_file("b.proto", "not found").to_string(), "b.proto: not found");
+        assert_eq!(
+            InputError::in_file("b.proto", "not found").to_string(),
+            "b.proto: not found"
+        );
     }
 }

@@ -15,6 +15,8 @@ pub struct RuleInfo {
 
 impl RuleInfo {
     pub fn in_category(&self, category: &str) -> bool {
-        self.categories.iter().any(|c| c.eq_ignore_ascii_case(category))
+        self.categories
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(category))
     }
 }

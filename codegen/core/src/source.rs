@@ -30,7 +30,11 @@ pub struct Location {
 
 impl Location {
     pub fn new(path: impl Into<String>, start: Position, end: Position) -> Self {
-        Self { path: path.into(), start, end }
+        Self {
+            path: path.into(),
+            start,
+            end,
+        }
     }
 
     /// A location for a whole file when no finer span exists (line 1, column 1).
@@ -70,7 +74,11 @@ impl SourceText {
     pub fn line(&self, line: u32) -> Option<&str> {
         let index = (line as usize).checked_sub(1)?;
         let start = *self.line_starts.get(index)?;
-        let end = self.line_starts.get(index + 1).copied().unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(index + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         Some(self.text[start..end].trim_end_matches(['\n', '\r']))
     }
 

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use prost_types::{
-    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto, ServiceDescriptorProto,
+    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
+    ServiceDescriptorProto,
 };
 
 use crate::load::{Module, ModuleFile};
@@ -133,37 +134,81 @@ impl<'m> Index<'m> {
         };
         for file in &module.files {
             let package = file.proto.package().to_string();
-            index.packages.entry(package.clone()).or_default().push(file);
-            let prefix = if package.is_empty() { String::new() } else { format!("{package}.") };
+            index
+                .packages
+                .entry(package.clone())
+                .or_default()
+                .push(file);
+            let prefix = if package.is_empty() {
+                String::new()
+            } else {
+                format!("{package}.")
+            };
             for (i, message) in file.proto.message_type.iter().enumerate() {
-                index.add_message(file, &prefix, vec![tag::FILE_MESSAGE, i as i32], message, None);
+                index.add_message(
+                    file,
+                    &prefix,
+                    vec![tag::FILE_MESSAGE, i as i32],
+                    message,
+                    None,
+                );
             }
             for (i, e) in file.proto.enum_type.iter().enumerate() {
                 index.add_enum(file, &prefix, vec![tag::FILE_ENUM, i as i32], e, None);
             }
             for (i, s) in file.proto.service.iter().enumerate() {
                 let full_name = format!("{prefix}{}", s.name());
-                index.services.insert(full_name.clone(), ServiceEntry { full_name, file, path: vec![tag::FILE_SERVICE, i as i32], desc: s });
+                index.services.insert(
+                    full_name.clone(),
+                    ServiceEntry {
+                        full_name,
+                        file,
+                        path: vec![tag::FILE_SERVICE, i as i32],
+                        desc: s,
+                    },
+                );
             }
             for (i, x) in file.proto.extension.iter().enumerate() {
                 let full_name = format!("{prefix}{}", x.name());
-                index.extensions.insert(full_name.clone(), ExtensionEntry { full_name, file, path: vec![tag::FILE_EXTENSION, i as i32], desc: x, parent: None });
+                index.extensions.insert(
+                    full_name.clone(),
+                    ExtensionEntry {
+                        full_name,
+                        file,
+                        path: vec![tag::FILE_EXTENSION, i as i32],
+                        desc: x,
+                        parent: None,
+                    },
+                );
             }
         }
         for file in module.all_files.values() {
             let package = file.package();
-            let prefix = if package.is_empty() { String::new() } else { format!("{package}.") };
+            let prefix = if package.is_empty() {
+                String::new()
+            } else {
+                format!("{package}.")
+            };
             for m in &file.message_type {
                 index.add_type_message(file, &prefix, m);
             }
             for e in &file.enum_type {
-                index.types.insert(format!("{prefix}{}", e.name()), TypeDesc::Enum(e, file));
+                index
+                    .types
+                    .insert(format!("{prefix}{}", e.name()), TypeDesc::Enum(e, file));
             }
         }
         index
     }
 
-    fn add_message(&mut self, file: &'m ModuleFile, prefix: &str, path: Vec<i32>, desc: &'m DescriptorProto, parent: Option<String>) {
+    fn add_message(
+        &mut self,
+        file: &'m ModuleFile,
+        prefix: &str,
+        path: Vec<i32>,
+        desc: &'m DescriptorProto,
+        parent: Option<String>,
+    ) {
         let full_name = format!("{prefix}{}", desc.name());
         let nested_prefix = format!("{full_name}.");
         for (i, m) in desc.nested_type.iter().enumerate() {
@@ -180,24 +225,66 @@ impl<'m> Index<'m> {
             let mut p = path.clone();
             p.extend([tag::MESSAGE_EXTENSION, i as i32]);
             let name = format!("{nested_prefix}{}", x.name());
-            self.extensions.insert(name.clone(), ExtensionEntry { full_name: name, file, path: p, desc: x, parent: Some(full_name.clone()) });
+            self.extensions.insert(
+                name.clone(),
+                ExtensionEntry {
+                    full_name: name,
+                    file,
+                    path: p,
+                    desc: x,
+                    parent: Some(full_name.clone()),
+                },
+            );
         }
-        self.messages.insert(full_name.clone(), MessageEntry { full_name, file, path, desc, parent });
+        self.messages.insert(
+            full_name.clone(),
+            MessageEntry {
+                full_name,
+                file,
+                path,
+                desc,
+                parent,
+            },
+        );
     }
 
-    fn add_enum(&mut self, file: &'m ModuleFile, prefix: &str, path: Vec<i32>, desc: &'m EnumDescriptorProto, parent: Option<String>) {
+    fn add_enum(
+        &mut self,
+        file: &'m ModuleFile,
+        prefix: &str,
+        path: Vec<i32>,
+        desc: &'m EnumDescriptorProto,
+        parent: Option<String>,
+    ) {
         let full_name = format!("{prefix}{}", desc.name());
-        self.enums.insert(full_name.clone(), EnumEntry { full_name, file, path, desc, parent });
+        self.enums.insert(
+            full_name.clone(),
+            EnumEntry {
+                full_name,
+                file,
+                path,
+                desc,
+                parent,
+            },
+        );
     }
 
-    fn add_type_message(&mut self, file: &'m FileDescriptorProto, prefix: &str, desc: &'m DescriptorProto) {
+    fn add_type_message(
+        &mut self,
+        file: &'m FileDescriptorProto,
+        prefix: &str,
+        desc: &'m DescriptorProto,
+    ) {
         let full_name = format!("{prefix}{}", desc.name());
         let nested_prefix = format!("{full_name}.");
         for m in &desc.nested_type {
             self.add_type_message(file, &nested_prefix, m);
         }
         for e in &desc.enum_type {
-            self.types.insert(format!("{nested_prefix}{}", e.name()), TypeDesc::Enum(e, file));
+            self.types.insert(
+                format!("{nested_prefix}{}", e.name()),
+                TypeDesc::Enum(e, file),
+            );
         }
         self.types.insert(full_name, TypeDesc::Message(desc, file));
     }
@@ -213,7 +300,9 @@ impl<'m> Index<'m> {
             return None;
         }
         match self.type_of(field.type_name()) {
-            Some(TypeDesc::Message(m, _)) if m.options.as_ref().is_some_and(|o| o.map_entry()) => Some(m),
+            Some(TypeDesc::Message(m, _)) if m.options.as_ref().is_some_and(|o| o.map_entry()) => {
+                Some(m)
+            }
             _ => None,
         }
     }

@@ -16,3 +16,45 @@ pub fn diff(old: &Module, new: &Module, rules: &[&'static Rule]) -> Vec<Finding>
     let new_index = index::Index::new(new);
     rules::run(rules, &old_index, &new_index)
 }
+
+/// Whether a package's last component is an unstable version (`v1alpha1`,
+/// `v2beta`, `v1test`, `v1p1beta1`), as buf's `ignore_unstable_packages` means it.
+pub fn is_unstable_package(package: &str) -> bool {
+    let last = package.rsplit('.').next().unwrap_or("");
+    let Some(rest) = last.strip_prefix('v') else {
+        return false;
+    };
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    if digits == 0 {
+        return false;
+    }
+    let suffix = &rest[digits..];
+    let suffix = suffix
+        .strip_prefix('p')
+        .map(|s| s.trim_start_matches(|c: char| c.is_ascii_digit()))
+        .unwrap_or(suffix);
+    ["alpha", "beta", "test"]
+        .iter()
+        .any(|kind| suffix.starts_with(kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unstable_packages() {
+        for p in [
+            "foo.v1alpha1",
+            "foo.v2beta",
+            "foo.v1test",
+            "foo.v1p1beta1",
+            "v1beta1",
+        ] {
+            assert!(is_unstable_package(p), "{p}");
+        }
+        for p in ["foo.v1", "foo.bar", "foo.valpha", ""] {
+            assert!(!is_unstable_package(p), "{p}");
+        }
+    }
+}

@@ -23,7 +23,12 @@ pub enum Input {
     /// Files already in memory (e.g. read from git objects), name -> text.
     /// `display_prefix` is prepended to names in messages (e.g. `main:proto/`),
     /// `fs_root` is where the files would be on disk (for `ignore` paths).
-    Memory { files: BTreeMap<String, String>, display_prefix: String, fs_root: PathBuf, single_file: bool },
+    Memory {
+        files: BTreeMap<String, String>,
+        display_prefix: String,
+        fs_root: PathBuf,
+        single_file: bool,
+    },
 }
 
 /// One file of the module, with its descriptor and a span index.
@@ -47,9 +52,12 @@ impl ModuleFile {
         if path.is_empty() {
             return None;
         }
-        self.spans
-            .get(path)
-            .map(|s| (Position::new(s[0] + 1, s[1] + 1), Position::new(s[2] + 1, s[3] + 1)))
+        self.spans.get(path).map(|s| {
+            (
+                Position::new(s[0] + 1, s[1] + 1),
+                Position::new(s[2] + 1, s[3] + 1),
+            )
+        })
     }
 }
 
@@ -96,12 +104,22 @@ impl FileResolver for Resolver {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         let (display, text) = if let Some((display, text)) = self.module.get(name) {
             (display.clone(), text.clone())
+        } else if name.starts_with("google/protobuf/")
+            && let Ok(file) = self.google.open_file(name)
+        {
+            // The well-known types are built in, as in buf: a copy on an include
+            // path (often a newer descriptor.proto using editions) never shadows them.
+            return Ok(file);
         } else if let Some((display, text)) = self.read_include(name)? {
             (display, text)
         } else {
             return self.google.open_file(name);
         };
-        self.opened.lock().map_err(|_| protox::Error::new("resolver poisoned"))?.files.insert(name.to_string(), (display, text.clone()));
+        self.opened
+            .lock()
+            .map_err(|_| protox::Error::new("resolver poisoned"))?
+            .files
+            .insert(name.to_string(), (display, text.clone()));
         File::from_source(name, &text)
     }
 }
@@ -115,8 +133,9 @@ impl Resolver {
             let path = dir.join(name);
             match std::fs::read(&path) {
                 Ok(bytes) => {
-                    let text = String::from_utf8(bytes)
-                        .map_err(|_| protox::Error::new(format!("{}: file is not valid UTF-8", path.display())))?;
+                    let text = String::from_utf8(bytes).map_err(|_| {
+                        protox::Error::new(format!("{}: file is not valid UTF-8", path.display()))
+                    })?;
                     return Ok(Some((path.display().to_string(), text.into())));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -138,7 +157,10 @@ pub fn load(input: &Input, includes: &[PathBuf]) -> Result<Module, InputError> {
             let mut names = Vec::new();
             collect_protos(root, root, &mut names)?;
             if names.is_empty() {
-                return Err(InputError::in_file(root.display().to_string(), "no .proto files in this directory"));
+                return Err(InputError::in_file(
+                    root.display().to_string(),
+                    "no .proto files in this directory",
+                ));
             }
             let prefix = display_dir(root);
             let mut files = BTreeMap::new();
@@ -159,10 +181,23 @@ pub fn load(input: &Input, includes: &[PathBuf]) -> Result<Module, InputError> {
             files.insert(name, (path.display().to_string(), text));
             (files, true, root, String::new())
         }
-        Input::Memory { files, display_prefix, fs_root, single_file } => {
+        Input::Memory {
+            files,
+            display_prefix,
+            fs_root,
+            single_file,
+        } => {
             let files = files
                 .iter()
-                .map(|(name, text)| (name.clone(), (format!("{display_prefix}{name}"), Arc::<str>::from(text.as_str()))))
+                .map(|(name, text)| {
+                    (
+                        name.clone(),
+                        (
+                            format!("{display_prefix}{name}"),
+                            Arc::<str>::from(text.as_str()),
+                        ),
+                    )
+                })
                 .collect();
             (files, *single_file, fs_root.clone(), display_prefix.clone())
         }
@@ -170,7 +205,12 @@ pub fn load(input: &Input, includes: &[PathBuf]) -> Result<Module, InputError> {
 
     let opened = Arc::new(Mutex::new(Opened::default()));
     let names: Vec<String> = module_files.keys().cloned().collect();
-    let resolver = Resolver { module: module_files.clone(), includes, google: GoogleFileResolver::new(), opened: opened.clone() };
+    let resolver = Resolver {
+        module: module_files.clone(),
+        includes,
+        google: GoogleFileResolver::new(),
+        opened: opened.clone(),
+    };
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(true);
     for name in &names {
@@ -220,28 +260,49 @@ pub fn load(input: &Input, includes: &[PathBuf]) -> Result<Module, InputError> {
         } else {
             fs_root.join(&name)
         };
-        files.push(ModuleFile { name, display: display.clone(), fs_path, proto, text: SourceText::new(&**text), spans });
+        files.push(ModuleFile {
+            name,
+            display: display.clone(),
+            fs_path,
+            proto,
+            text: SourceText::new(&**text),
+            spans,
+        });
     }
-    Ok(Module { files, all_files, single_file, sources, fs_root, display_prefix })
+    Ok(Module {
+        files,
+        all_files,
+        single_file,
+        sources,
+        fs_root,
+        display_prefix,
+    })
 }
 
 fn read_text(path: &Path) -> Result<Arc<str>, InputError> {
     let display = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| InputError::in_file(&display, format!("cannot read: {e}")))?;
-    String::from_utf8(bytes)
-        .map(Arc::from)
-        .map_err(|e| {
-            let offset = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes());
-            InputError::at(&display, SourceText::new(text.as_ref()).position(offset), "file is not valid UTF-8")
-        })
+    let bytes = std::fs::read(path)
+        .map_err(|e| InputError::in_file(&display, format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map(Arc::from).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(e.as_bytes());
+        InputError::at(
+            &display,
+            SourceText::new(text.as_ref()).position(offset),
+            "file is not valid UTF-8",
+        )
+    })
 }
 
 /// `dir/` as the user typed it (`./` dropped), so display paths stay clickable.
 fn display_dir(root: &Path) -> String {
     let s = root.display().to_string();
     let s = s.trim_end_matches('/');
-    if s.is_empty() || s == "." { String::new() } else { format!("{s}/") }
+    if s.is_empty() || s == "." {
+        String::new()
+    } else {
+        format!("{s}/")
+    }
 }
 
 /// A single file's import name: relative to the include directory that holds
@@ -255,19 +316,33 @@ fn single_file_name(path: &Path, includes: &[PathBuf]) -> (String, PathBuf) {
             }
         }
     }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("input.proto").to_string();
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("input.proto")
+        .to_string();
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     (name, parent)
 }
 
 fn collect_protos(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), InputError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| InputError::in_file(dir.display().to_string(), format!("cannot read directory: {e}")))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        InputError::in_file(
+            dir.display().to_string(),
+            format!("cannot read directory: {e}"),
+        )
+    })?;
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             collect_protos(root, &path, out)?;
         } else if path.extension().is_some_and(|e| e == "proto") {
@@ -291,10 +366,17 @@ fn to_input_error(
     let message = err.to_string();
     let name = err.file().unwrap_or(compiling).to_string();
     let found = opened.get(&name).or_else(|| module.get(&name));
-    let display = found.map(|(d, _)| d.clone()).unwrap_or_else(|| name.clone());
-    let offset = err.labels().and_then(|mut labels| labels.next()).map(|l| l.offset());
+    let display = found
+        .map(|(d, _)| d.clone())
+        .unwrap_or_else(|| name.clone());
+    let offset = err
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|l| l.offset());
     match (found, offset) {
-        (Some((_, text)), Some(offset)) => InputError::at(display, SourceText::new(&**text).position(offset), message),
+        (Some((_, text)), Some(offset)) => {
+            InputError::at(display, SourceText::new(&**text).position(offset), message)
+        }
         _ => InputError::in_file(display, message),
     }
 }

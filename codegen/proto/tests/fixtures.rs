@@ -26,52 +26,86 @@ fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn uses_editions(dir: &Path) -> bool {
-    std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok).any(|e| {
-        let p = e.path();
-        if p.is_dir() {
-            uses_editions(&p)
-        } else {
-            std::fs::read_to_string(&p).is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("edition")))
-        }
-    })
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                uses_editions(&p)
+            } else {
+                std::fs::read_to_string(&p)
+                    .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("edition")))
+            }
+        })
 }
 
 /// Runs one case; returns a description of the mismatch, if any.
 fn run_case(rule_id: &str, case: &Path) -> Result<(), String> {
-    let rule = registry().iter().find(|r| r.info.id == rule_id).ok_or_else(|| format!("no rule {rule_id}"))?;
+    let rule = registry()
+        .iter()
+        .find(|r| r.info.id == rule_id)
+        .ok_or_else(|| format!("no rule {rule_id}"))?;
     let old_dir = case.join("old");
     let new_dir = case.join("new");
     if uses_editions(case) {
         // protox has no editions support: the input must be refused with a clear error.
-        let err = load(&Input::Dir(old_dir.clone()), &[]).err().or_else(|| load(&Input::Dir(new_dir.clone()), &[]).err());
+        let err = load(&Input::Dir(old_dir.clone()), &[])
+            .err()
+            .or_else(|| load(&Input::Dir(new_dir.clone()), &[]).err());
         return match err {
             Some(e) if e.position.is_some() => Ok(()),
             Some(e) => Err(format!("editions input refused without a position: {e}")),
             None => Err("editions input was accepted".into()),
         };
     }
-    let old = load(&Input::Dir(old_dir.clone()), &[]).map_err(|e| format!("old side does not compile: {e}"))?;
-    let new = load(&Input::Dir(new_dir.clone()), &[]).map_err(|e| format!("new side does not compile: {e}"))?;
+    let old = load(&Input::Dir(old_dir.clone()), &[])
+        .map_err(|e| format!("old side does not compile: {e}"))?;
+    let new = load(&Input::Dir(new_dir.clone()), &[])
+        .map_err(|e| format!("new side does not compile: {e}"))?;
     let findings = contractor_proto::diff(&old, &new, &[rule]);
     let mut actual: Vec<String> = findings
         .iter()
         .map(|f| {
             let l = &f.location;
             // `report_gone` findings stand for buf's path-less ones.
-            let path = if f.location.path.starts_with(&format!("{}/", old_dir.display())) { "" } else { f.module_path.as_str() };
-            format!("{} {path}:{}:{}:{}:{}", f.rule, l.start.line, l.start.column, l.end.line, l.end.column)
+            let path = if f
+                .location
+                .path
+                .starts_with(&format!("{}/", old_dir.display()))
+            {
+                ""
+            } else {
+                f.module_path.as_str()
+            };
+            format!(
+                "{} {path}:{}:{}:{}:{}",
+                f.rule, l.start.line, l.start.column, l.end.line, l.end.column
+            )
         })
         .collect();
     actual.sort();
-    let expected_file =
-        if case.join("expected.contractor.txt").exists() { case.join("expected.contractor.txt") } else { case.join("expected.txt") };
-    let mut expected: Vec<String> =
-        std::fs::read_to_string(&expected_file).unwrap().lines().filter(|l| !l.is_empty()).map(String::from).collect();
+    let expected_file = if case.join("expected.contractor.txt").exists() {
+        case.join("expected.contractor.txt")
+    } else {
+        case.join("expected.txt")
+    };
+    let mut expected: Vec<String> = std::fs::read_to_string(&expected_file)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
     expected.sort();
     if actual == expected {
         Ok(())
     } else {
-        Err(format!("expected:\n    {}\n  actual:\n    {}", expected.join("\n    "), actual.join("\n    ")))
+        Err(format!(
+            "expected:\n    {}\n  actual:\n    {}",
+            expected.join("\n    "),
+            actual.join("\n    ")
+        ))
     }
 }
 
@@ -86,13 +120,21 @@ fn every_rule_matches_its_fixtures() {
         for case in sorted_dirs(&rule_dir) {
             cases += 1;
             if let Err(why) = run_case(&rule_id, &case) {
-                failures.push(format!("{rule_id}/{}:\n  {why}", case.file_name().unwrap().to_str().unwrap()));
+                failures.push(format!(
+                    "{rule_id}/{}:\n  {why}",
+                    case.file_name().unwrap().to_str().unwrap()
+                ));
             }
         }
         rules_with_fixtures.push(rule_id);
     }
     assert!(cases > 300, "only {cases} fixture cases found");
-    assert!(failures.is_empty(), "{} of {cases} fixture cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} fixture cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -105,5 +147,8 @@ fn every_rule_has_fixtures() {
         .filter(|id| *id != "MESSAGE_SAME_MESSAGE_SET_WIRE_FORMAT")
         .filter(|id| !root.join(id).join("breaks").is_dir())
         .collect();
-    assert!(missing.is_empty(), "rules without a `breaks` fixture: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "rules without a `breaks` fixture: {missing:?}"
+    );
 }

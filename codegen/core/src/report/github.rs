@@ -32,7 +32,9 @@ pub fn render(report: &Report<'_>) -> String {
 
 /// Escaping for the message part of a workflow command.
 fn data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escaping for a property value, which additionally may not hold `:` or `,`.

@@ -10,18 +10,29 @@ pub fn render(report: &Report<'_>) -> String {
     let failures = report.count(Severity::Error);
     let cases = report.findings.len().max(1);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(out, "<testsuites name=\"contractor\" tests=\"{cases}\" failures=\"{failures}\">");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"contractor\" tests=\"{cases}\" failures=\"{failures}\">"
+    );
     let _ = writeln!(
         out,
         "  <testsuite name=\"{}\" tests=\"{cases}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
         escape(report.subject)
     );
     if report.findings.is_empty() {
-        let _ = writeln!(out, "    <testcase classname=\"contractor.diff\" name=\"no breaking changes\"/>");
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"contractor.diff\" name=\"no breaking changes\"/>"
+        );
     }
     for f in report.findings {
         let name = format!("{} {}", f.rule, f.location);
-        let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\"", escape(f.rule), escape(&name));
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\"",
+            escape(f.rule),
+            escape(&name)
+        );
         if f.severity == Severity::Error {
             let _ = writeln!(out, ">");
             let _ = writeln!(
@@ -35,7 +46,12 @@ pub fn render(report: &Report<'_>) -> String {
             let _ = writeln!(out, "    </testcase>");
         } else {
             let _ = writeln!(out, ">");
-            let _ = writeln!(out, "      <system-out>{}: {}</system-out>", f.severity.as_str(), escape(&f.message));
+            let _ = writeln!(
+                out,
+                "      <system-out>{}: {}</system-out>",
+                f.severity.as_str(),
+                escape(&f.message)
+            );
             let _ = writeln!(out, "    </testcase>");
         }
     }
@@ -69,9 +85,17 @@ mod tests {
     #[test]
     fn junit_has_one_failure_per_breaking_finding_and_escapes() {
         let xml = with_sample(render);
-        assert!(xml.contains("<testsuite name=\"proto: old -&gt; new\" tests=\"1\" failures=\"1\""));
-        assert!(xml.contains("<testcase classname=\"FIELD_NO_DELETE\" name=\"FIELD_NO_DELETE new/a.proto:2:1\">"));
-        assert!(xml.contains("message=\"field `M.b` (2) was deleted &lt;&amp; &quot;quoted&quot;&gt;\""));
+        assert!(
+            xml.contains("<testsuite name=\"proto: old -&gt; new\" tests=\"1\" failures=\"1\"")
+        );
+        assert!(xml.contains(
+            "<testcase classname=\"FIELD_NO_DELETE\" name=\"FIELD_NO_DELETE new/a.proto:2:1\">"
+        ));
+        assert!(
+            xml.contains(
+                "message=\"field `M.b` (2) was deleted &lt;&amp; &quot;quoted&quot;&gt;\""
+            )
+        );
         assert_eq!(xml.matches("<failure").count(), 1);
     }
 

@@ -25,7 +25,13 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [Format::Text, Format::Json, Format::Github, Format::Sarif, Format::Junit];
+    pub const ALL: [Format; 5] = [
+        Format::Text,
+        Format::Json,
+        Format::Github,
+        Format::Sarif,
+        Format::Junit,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,7 +51,9 @@ impl FromStr for Format {
         Format::ALL
             .into_iter()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown format `{s}`; expected one of text, json, github, sarif, junit"))
+            .ok_or_else(|| {
+                format!("unknown format `{s}`; expected one of text, json, github, sarif, junit")
+            })
     }
 }
 
@@ -67,7 +75,10 @@ pub struct Report<'a> {
 
 impl Report<'_> {
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 
     pub fn is_breaking(&self) -> bool {
@@ -106,14 +117,21 @@ pub(crate) mod tests {
 
     pub fn sample() -> (Vec<Finding>, Sources) {
         let mut sources = Sources::default();
-        sources.insert("new/a.proto", SourceText::new("syntax = \"proto3\";\nmessage M {\n  string a = 1;\n}\n"));
+        sources.insert(
+            "new/a.proto",
+            SourceText::new("syntax = \"proto3\";\nmessage M {\n  string a = 1;\n}\n"),
+        );
         let finding = Finding {
             rule: "FIELD_NO_DELETE",
             categories: RULES[0].categories,
             severity: Severity::Error,
             message: "field `M.b` (2) was deleted <& \"quoted\">".into(),
             location: Location::new("new/a.proto", Position::new(2, 1), Position::new(4, 2)),
-            old_location: Some(Location::new("old/a.proto", Position::new(4, 3), Position::new(4, 16))),
+            old_location: Some(Location::new(
+                "old/a.proto",
+                Position::new(4, 3),
+                Position::new(4, 16),
+            )),
             module_path: "a.proto".into(),
         };
         (vec![finding], sources)
@@ -121,7 +139,12 @@ pub(crate) mod tests {
 
     pub fn with_sample<T>(f: impl FnOnce(&Report<'_>) -> T) -> T {
         let (findings, sources) = sample();
-        let report = Report { findings: &findings, rules: RULES, sources: &sources, subject: "proto: old -> new" };
+        let report = Report {
+            findings: &findings,
+            rules: RULES,
+            sources: &sources,
+            subject: "proto: old -> new",
+        };
         f(&report)
     }
 

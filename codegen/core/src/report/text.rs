@@ -58,20 +58,30 @@ pub fn render(report: &Report<'_>, style: TextStyle) -> String {
 
 /// Quotes the first line of the span with a caret line under it.
 fn snippet(out: &mut String, report: &Report<'_>, location: &Location, style: TextStyle) {
-    let Some(line) = report.sources.get(&location.path).and_then(|s| s.line(location.start.line)) else {
+    let Some(line) = report
+        .sources
+        .get(&location.path)
+        .and_then(|s| s.line(location.start.line))
+    else {
         return;
     };
     let number = location.start.line.to_string();
     let gutter = " ".repeat(number.len());
     let start = location.start.column.max(1) as usize - 1;
     let line_chars = line.chars().count();
-    let end = if location.end.line == location.start.line && location.end.column > location.start.column {
+    let end = if location.end.line == location.start.line
+        && location.end.column > location.start.column
+    {
         location.end.column as usize - 1
     } else {
         line_chars.max(start + 1)
     };
     // Tabs keep their width in the caret line so the carets stay aligned.
-    let pad: String = line.chars().take(start).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    let pad: String = line
+        .chars()
+        .take(start)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
     let carets = "^".repeat(end.saturating_sub(start).max(1));
     let (on, off) = if style.color { (RED, RESET) } else { ("", "") };
     let _ = writeln!(out, "{gutter} |");

@@ -14,10 +14,30 @@ const ENUM_MAX: i64 = i32::MAX as i64;
 
 pub fn rules() -> Vec<Rule> {
     vec![
-        rule("ENUM_NO_DELETE", &["CSR", "FILE"], "An enum may not disappear from its file.", enum_no_delete),
-        rule("ENUM_SAME_JSON_FORMAT", JSON_CATEGORIES, "An enum that supported JSON keeps supporting it.", enum_same_json_format),
-        rule("ENUM_SAME_TYPE", &["FILE", "PACKAGE"], "An enum stays open or stays closed.", enum_same_type),
-        rule("ENUM_VALUE_NO_DELETE", &["CSR", "FILE", "PACKAGE"], "An enum value (by number) may not disappear.", enum_value_no_delete),
+        rule(
+            "ENUM_NO_DELETE",
+            &["CSR", "FILE"],
+            "An enum may not disappear from its file.",
+            enum_no_delete,
+        ),
+        rule(
+            "ENUM_SAME_JSON_FORMAT",
+            JSON_CATEGORIES,
+            "An enum that supported JSON keeps supporting it.",
+            enum_same_json_format,
+        ),
+        rule(
+            "ENUM_SAME_TYPE",
+            &["FILE", "PACKAGE"],
+            "An enum stays open or stays closed.",
+            enum_same_type,
+        ),
+        rule(
+            "ENUM_VALUE_NO_DELETE",
+            &["CSR", "FILE", "PACKAGE"],
+            "An enum value (by number) may not disappear.",
+            enum_value_no_delete,
+        ),
         rule(
             "ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED",
             &["CSR", "WIRE_JSON"],
@@ -30,23 +50,54 @@ pub fn rules() -> Vec<Rule> {
             "An enum value may disappear only if its number is reserved.",
             enum_value_no_delete_unless_number_reserved,
         ),
-        rule("ENUM_VALUE_SAME_NAME", JSON_CATEGORIES, "An enum number keeps all of its names.", enum_value_same_name),
-        rule("RESERVED_ENUM_NO_DELETE", ALL, "Reserved numbers and names of an enum stay reserved.", reserved_enum_no_delete),
+        rule(
+            "ENUM_VALUE_SAME_NAME",
+            JSON_CATEGORIES,
+            "An enum number keeps all of its names.",
+            enum_value_same_name,
+        ),
+        rule(
+            "RESERVED_ENUM_NO_DELETE",
+            ALL,
+            "Reserved numbers and names of an enum stay reserved.",
+            reserved_enum_no_delete,
+        ),
     ]
 }
 
-fn enum_pairs<'c, 'm>(check: &'c Check<'_, 'm>) -> impl Iterator<Item = (&'c EnumEntry<'m>, &'c EnumEntry<'m>)> {
-    check.old.enums.iter().filter_map(|(name, old)| check.new.enums.get(name).map(|new| (old, new)))
+fn enum_pairs<'c, 'm>(
+    check: &'c Check<'_, 'm>,
+) -> impl Iterator<Item = (&'c EnumEntry<'m>, &'c EnumEntry<'m>)> {
+    check
+        .old
+        .enums
+        .iter()
+        .filter_map(|(name, old)| check.new.enums.get(name).map(|new| (old, new)))
 }
 
 fn enum_no_delete(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old_file, new_file) in check.file_pairs() {
-        for old in check.old.enums.values().filter(|e| std::ptr::eq(e.file, old_file)) {
-            let still_there = check.new.enums.get(&old.full_name).is_some_and(|n| std::ptr::eq(n.file, new_file));
+        for old in check
+            .old
+            .enums
+            .values()
+            .filter(|e| std::ptr::eq(e.file, old_file))
+        {
+            let still_there = check
+                .new
+                .enums
+                .get(&old.full_name)
+                .is_some_and(|n| std::ptr::eq(n.file, new_file));
             if !still_there {
                 let parent = ancestor_in_file(check.new, old.parent.as_deref(), new_file);
-                reports.push((new_file, parent, old_file, old.path.clone(), format!("enum {} was deleted", old.full_name)));
+                reports.push((
+                    new_file,
+                    parent,
+                    old_file,
+                    old.path.clone(),
+                    format!("enum {} was deleted", old.full_name),
+                ));
             }
         }
     }
@@ -59,10 +110,14 @@ fn enum_same_json_format(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old, new) in enum_pairs(check) {
         if json_allowed(&old.file.proto) && !json_allowed(&new.file.proto) {
-            reports.push((new.file, new.path.clone(), format!(
-                "enum {} changed JSON format from ALLOW to LEGACY_BEST_EFFORT",
-                new.full_name
-            )));
+            reports.push((
+                new.file,
+                new.path.clone(),
+                format!(
+                    "enum {} changed JSON format from ALLOW to LEGACY_BEST_EFFORT",
+                    new.full_name
+                ),
+            ));
         }
     }
     for (file, path, msg) in reports {
@@ -74,14 +129,24 @@ fn enum_same_type(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old, new) in enum_pairs(check) {
         // Proto2 enums are closed (unknown numbers go to unknown fields), proto3 ones open.
-        let kind = |e: &EnumEntry<'_>| if super::types::is_proto3(&e.file.proto) { "OPEN" } else { "CLOSED" };
+        let kind = |e: &EnumEntry<'_>| {
+            if super::types::is_proto3(&e.file.proto) {
+                "OPEN"
+            } else {
+                "CLOSED"
+            }
+        };
         if kind(old) != kind(new) {
-            reports.push((new.file, new.path.clone(), format!(
-                "enum {} changed from {} to {}",
-                new.full_name,
-                kind(old),
-                kind(new)
-            )));
+            reports.push((
+                new.file,
+                new.path.clone(),
+                format!(
+                    "enum {} changed from {} to {}",
+                    new.full_name,
+                    kind(old),
+                    kind(new)
+                ),
+            ));
         }
     }
     for (file, path, msg) in reports {
@@ -98,7 +163,11 @@ fn names_by_number(e: &EnumDescriptorProto) -> BTreeMap<i32, Vec<&str>> {
     map
 }
 
-fn deleted_values(check: &mut Check<'_, '_>, allowed: impl Fn(i32, &[&str], &EnumDescriptorProto) -> bool, why: &str) {
+fn deleted_values(
+    check: &mut Check<'_, '_>,
+    allowed: impl Fn(i32, &[&str], &EnumDescriptorProto) -> bool,
+    why: &str,
+) {
     let mut reports = Vec::new();
     for (old, new) in enum_pairs(check) {
         let new_numbers = names_by_number(new.desc);
@@ -106,12 +175,23 @@ fn deleted_values(check: &mut Check<'_, '_>, allowed: impl Fn(i32, &[&str], &Enu
             if new_numbers.contains_key(&number) || allowed(number, &names, new.desc) {
                 continue;
             }
-            let index = old.desc.value.iter().position(|v| v.number() == number).unwrap_or(0);
-            reports.push((new.file, new.path.clone(), old.file, child(&old.path, &[tag::ENUM_VALUE, index as i32]), format!(
-                "enum value {} ({number}) of {} was deleted{why}",
-                names.join(", "),
-                old.full_name
-            )));
+            let index = old
+                .desc
+                .value
+                .iter()
+                .position(|v| v.number() == number)
+                .unwrap_or(0);
+            reports.push((
+                new.file,
+                new.path.clone(),
+                old.file,
+                child(&old.path, &[tag::ENUM_VALUE, index as i32]),
+                format!(
+                    "enum value {} ({number}) of {} was deleted{why}",
+                    names.join(", "),
+                    old.full_name
+                ),
+            ));
         }
     }
     for (nf, np, of, op, msg) in reports {
@@ -135,7 +215,11 @@ fn enum_value_no_delete_unless_number_reserved(check: &mut Check<'_, '_>) {
     deleted_values(
         check,
         // Enum reserved ranges are inclusive at both ends.
-        |number, _, e| e.reserved_range.iter().any(|r| (r.start()..=r.end()).contains(&number)),
+        |number, _, e| {
+            e.reserved_range
+                .iter()
+                .any(|r| (r.start()..=r.end()).contains(&number))
+        },
         " without reserving its number",
     );
 }
@@ -146,19 +230,25 @@ fn enum_value_same_name(check: &mut Check<'_, '_>) {
         let old_names = names_by_number(old.desc);
         let new_names = names_by_number(new.desc);
         for (number, names) in &old_names {
-            let Some(current) = new_names.get(number) else { continue };
+            let Some(current) = new_names.get(number) else {
+                continue;
+            };
             if names.iter().all(|n| current.contains(n)) {
                 continue;
             }
             for (i, v) in new.desc.value.iter().enumerate() {
                 if v.number() == *number {
                     let path = child(&new.path, &[tag::ENUM_VALUE, i as i32, tag::VALUE_NUMBER]);
-                    reports.push((new.file, path, format!(
-                        "enum value {number} of {} changed name from {} to {}",
-                        new.full_name,
-                        names.join(", "),
-                        current.join(", ")
-                    )));
+                    reports.push((
+                        new.file,
+                        path,
+                        format!(
+                            "enum value {number} of {} changed name from {} to {}",
+                            new.full_name,
+                            names.join(", "),
+                            current.join(", ")
+                        ),
+                    ));
                 }
             }
         }
@@ -171,27 +261,42 @@ fn enum_value_same_name(check: &mut Check<'_, '_>) {
 fn reserved_enum_no_delete(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old, new) in enum_pairs(check) {
-        let new_ranges: Vec<(i64, i64)> =
-            new.desc.reserved_range.iter().map(|r| (i64::from(r.start()), i64::from(r.end()))).collect();
+        let new_ranges: Vec<(i64, i64)> = new
+            .desc
+            .reserved_range
+            .iter()
+            .map(|r| (i64::from(r.start()), i64::from(r.end())))
+            .collect();
         for r in &old.desc.reserved_range {
             let range = (i64::from(r.start()), i64::from(r.end()));
             let gaps = ranges::missing(range, &new_ranges);
             if !gaps.is_empty() {
-                let gaps: Vec<String> = gaps.into_iter().map(|g| ranges::display(g, ENUM_MAX)).collect();
-                reports.push((new.file, new.path.clone(), format!(
-                    "reserved range {} of enum {} lost {}",
-                    ranges::display(range, ENUM_MAX),
-                    new.full_name,
-                    gaps.join(", ")
-                )));
+                let gaps: Vec<String> = gaps
+                    .into_iter()
+                    .map(|g| ranges::display(g, ENUM_MAX))
+                    .collect();
+                reports.push((
+                    new.file,
+                    new.path.clone(),
+                    format!(
+                        "reserved range {} of enum {} lost {}",
+                        ranges::display(range, ENUM_MAX),
+                        new.full_name,
+                        gaps.join(", ")
+                    ),
+                ));
             }
         }
         for name in &old.desc.reserved_name {
             if !new.desc.reserved_name.contains(name) {
-                reports.push((new.file, new.path.clone(), format!(
-                    "reserved name \"{name}\" of enum {} is no longer reserved",
-                    new.full_name
-                )));
+                reports.push((
+                    new.file,
+                    new.path.clone(),
+                    format!(
+                        "reserved name \"{name}\" of enum {} is no longer reserved",
+                        new.full_name
+                    ),
+                ));
             }
         }
     }

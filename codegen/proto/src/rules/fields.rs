@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use prost_types::field_descriptor_proto::Type;
 use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto};
 
-use super::types::{self, Cardinality, DefaultValue, cardinality, effective_default, is_proto3, kind_name};
+use super::types::{
+    self, Cardinality, DefaultValue, cardinality, effective_default, is_proto3, kind_name,
+};
 use super::{Check, Rule, child, rule};
 use crate::index::{Index, MessageEntry, tag};
 use crate::load::ModuleFile;
@@ -18,7 +20,12 @@ const JSON_CATEGORIES: &[&str] = &["CSR", "FILE", "PACKAGE", "WIRE_JSON"];
 
 pub fn rules() -> Vec<Rule> {
     vec![
-        rule("FIELD_NO_DELETE", CSR_FILE_PACKAGE, "A field (by number) may not disappear from a message.", field_no_delete),
+        rule(
+            "FIELD_NO_DELETE",
+            CSR_FILE_PACKAGE,
+            "A field (by number) may not disappear from a message.",
+            field_no_delete,
+        ),
         rule(
             "FIELD_NO_DELETE_UNLESS_NAME_RESERVED",
             &["CSR", "WIRE_JSON"],
@@ -31,7 +38,12 @@ pub fn rules() -> Vec<Rule> {
             "A field may disappear only if its number is reserved, so the wire tag is never reused.",
             field_no_delete_unless_number_reserved,
         ),
-        rule("FIELD_SAME_CARDINALITY", FILE_PACKAGE, "A field keeps its cardinality (optional, required, repeated, map) and presence.", field_same_cardinality),
+        rule(
+            "FIELD_SAME_CARDINALITY",
+            FILE_PACKAGE,
+            "A field keeps its cardinality (optional, required, repeated, map) and presence.",
+            field_same_cardinality,
+        ),
         rule(
             "FIELD_SAME_CPP_STRING_TYPE",
             FILE_PACKAGE,
@@ -50,12 +62,42 @@ pub fn rules() -> Vec<Rule> {
             "A string field keeps its Java UTF-8 validation (java_string_check_utf8).",
             field_same_java_utf8_validation,
         ),
-        rule("FIELD_SAME_JSON_NAME", JSON_CATEGORIES, "A field keeps its JSON name.", field_same_json_name),
-        rule("FIELD_SAME_JSTYPE", FILE_PACKAGE, "A 64-bit integer field keeps its jstype option.", field_same_jstype),
-        rule("FIELD_SAME_NAME", JSON_CATEGORIES, "A field number keeps its name.", field_same_name),
-        rule("FIELD_SAME_ONEOF", ALL, "A field stays in (or out of) the same oneof.", field_same_oneof),
-        rule("FIELD_SAME_TYPE", CSR_FILE_PACKAGE, "A field keeps its type (kind, and message or enum name).", field_same_type),
-        rule("FIELD_SAME_UTF8_VALIDATION", FILE_PACKAGE, "A string field keeps its UTF-8 validation mode.", field_same_utf8_validation),
+        rule(
+            "FIELD_SAME_JSON_NAME",
+            JSON_CATEGORIES,
+            "A field keeps its JSON name.",
+            field_same_json_name,
+        ),
+        rule(
+            "FIELD_SAME_JSTYPE",
+            FILE_PACKAGE,
+            "A 64-bit integer field keeps its jstype option.",
+            field_same_jstype,
+        ),
+        rule(
+            "FIELD_SAME_NAME",
+            JSON_CATEGORIES,
+            "A field number keeps its name.",
+            field_same_name,
+        ),
+        rule(
+            "FIELD_SAME_ONEOF",
+            ALL,
+            "A field stays in (or out of) the same oneof.",
+            field_same_oneof,
+        ),
+        rule(
+            "FIELD_SAME_TYPE",
+            CSR_FILE_PACKAGE,
+            "A field keeps its type (kind, and message or enum name).",
+            field_same_type,
+        ),
+        rule(
+            "FIELD_SAME_UTF8_VALIDATION",
+            FILE_PACKAGE,
+            "A string field keeps its UTF-8 validation mode.",
+            field_same_utf8_validation,
+        ),
         rule(
             "FIELD_WIRE_COMPATIBLE_CARDINALITY",
             &["WIRE"],
@@ -117,8 +159,15 @@ fn map_field_type_path(index: &Index<'_>, entry: &MessageEntry<'_>) -> Option<Ve
     }
     let parent = index.messages.get(entry.parent.as_deref()?)?;
     let type_name = format!(".{}", entry.full_name);
-    let i = parent.desc.field.iter().position(|f| f.type_name() == type_name)?;
-    Some(child(&parent.path, &[tag::MESSAGE_FIELD, i as i32, tag::FIELD_TYPE_NAME]))
+    let i = parent
+        .desc
+        .field
+        .iter()
+        .position(|f| f.type_name() == type_name)?;
+    Some(child(
+        &parent.path,
+        &[tag::MESSAGE_FIELD, i as i32, tag::FIELD_TYPE_NAME],
+    ))
 }
 
 fn is_map_entry(m: &DescriptorProto) -> bool {
@@ -126,15 +175,27 @@ fn is_map_entry(m: &DescriptorProto) -> bool {
 }
 
 /// Messages present on both sides, by full name.
-pub(crate) fn message_pairs<'c, 'm>(check: &'c Check<'_, 'm>) -> impl Iterator<Item = (&'c MessageEntry<'m>, &'c MessageEntry<'m>)> {
-    check.old.messages.iter().filter_map(|(name, old)| check.new.messages.get(name).map(|new| (old, new)))
+pub(crate) fn message_pairs<'c, 'm>(
+    check: &'c Check<'_, 'm>,
+) -> impl Iterator<Item = (&'c MessageEntry<'m>, &'c MessageEntry<'m>)> {
+    check
+        .old
+        .messages
+        .iter()
+        .filter_map(|(name, old)| check.new.messages.get(name).map(|new| (old, new)))
 }
 
 pub(crate) fn field_pairs<'m>(check: &Check<'_, 'm>, with_extensions: bool) -> Vec<FieldPair<'m>> {
     let mut pairs = Vec::new();
     for (old_msg, new_msg) in message_pairs(check) {
         for old in &old_msg.desc.field {
-            let Some((ni, new)) = new_msg.desc.field.iter().enumerate().find(|(_, f)| f.number == old.number) else {
+            let Some((ni, new)) = new_msg
+                .desc
+                .field
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.number == old.number)
+            else {
                 continue;
             };
             pairs.push(FieldPair {
@@ -152,11 +213,9 @@ pub(crate) fn field_pairs<'m>(check: &Check<'_, 'm>, with_extensions: bool) -> V
     }
     if with_extensions {
         for old in check.old.extensions.values() {
-            let found = check
-                .new
-                .extensions
-                .values()
-                .find(|n| n.desc.number == old.desc.number && n.desc.extendee() == old.desc.extendee());
+            let found = check.new.extensions.values().find(|n| {
+                n.desc.number == old.desc.number && n.desc.extendee() == old.desc.extendee()
+            });
             if let Some(new) = found {
                 pairs.push(FieldPair {
                     old_file: old.file,
@@ -176,11 +235,17 @@ pub(crate) fn field_pairs<'m>(check: &Check<'_, 'm>, with_extensions: bool) -> V
 }
 
 /// Old fields whose number is gone from the same message in new.
-fn deleted_fields(check: &mut Check<'_, '_>, allowed: impl Fn(&FieldDescriptorProto, &DescriptorProto) -> bool, why: &str) {
+fn deleted_fields(
+    check: &mut Check<'_, '_>,
+    allowed: impl Fn(&FieldDescriptorProto, &DescriptorProto) -> bool,
+    why: &str,
+) {
     let mut deletions = Vec::new();
     for (old_msg, new_msg) in message_pairs(check) {
         for (oi, old) in old_msg.desc.field.iter().enumerate() {
-            if new_msg.desc.field.iter().any(|f| f.number == old.number) || allowed(old, new_msg.desc) {
+            if new_msg.desc.field.iter().any(|f| f.number == old.number)
+                || allowed(old, new_msg.desc)
+            {
                 continue;
             }
             deletions.push((
@@ -188,7 +253,12 @@ fn deleted_fields(check: &mut Check<'_, '_>, allowed: impl Fn(&FieldDescriptorPr
                 new_msg.path.clone(),
                 old_msg.file,
                 child(&old_msg.path, &[tag::MESSAGE_FIELD, oi as i32]),
-                format!("field {}.{} ({}) was deleted{why}", old_msg.full_name, old.name(), old.number()),
+                format!(
+                    "field {}.{} ({}) was deleted{why}",
+                    old_msg.full_name,
+                    old.name(),
+                    old.number()
+                ),
             ));
         }
     }
@@ -202,19 +272,31 @@ fn field_no_delete(check: &mut Check<'_, '_>) {
 }
 
 fn field_no_delete_unless_name_reserved(check: &mut Check<'_, '_>) {
-    deleted_fields(check, |old, msg| msg.reserved_name.iter().any(|n| n == old.name()), " without reserving its name");
+    deleted_fields(
+        check,
+        |old, msg| msg.reserved_name.iter().any(|n| n == old.name()),
+        " without reserving its name",
+    );
 }
 
 fn field_no_delete_unless_number_reserved(check: &mut Check<'_, '_>) {
     deleted_fields(
         check,
-        |old, msg| msg.reserved_range.iter().any(|r| (r.start()..r.end()).contains(&old.number())),
+        |old, msg| {
+            msg.reserved_range
+                .iter()
+                .any(|r| (r.start()..r.end()).contains(&old.number()))
+        },
         " without reserving its number",
     );
 }
 
 fn file_of<'m>(index: &Index<'m>, file: &ModuleFile) -> &'m FileDescriptorProto {
-    index.module.all_files.get(&file.name).unwrap_or(&index.module.files[0].proto)
+    index
+        .module
+        .all_files
+        .get(&file.name)
+        .unwrap_or(&index.module.files[0].proto)
 }
 
 fn cardinalities(check: &Check<'_, '_>, pair: &FieldPair<'_>) -> (Cardinality, Cardinality) {
@@ -236,12 +318,16 @@ fn cardinality_rule(check: &mut Check<'_, '_>, group: Option<fn(Cardinality) -> 
             Some(g) => g(old) != g(new),
         };
         if differs {
-            reports.push((pair.new_file, pair.new_path.clone(), format!(
-                "{} changed cardinality from \"{}\" to \"{}\"",
-                pair.describe(),
-                old.describe(),
-                new.describe()
-            )));
+            reports.push((
+                pair.new_file,
+                pair.new_path.clone(),
+                format!(
+                    "{} changed cardinality from \"{}\" to \"{}\"",
+                    pair.describe(),
+                    old.describe(),
+                    new.describe()
+                ),
+            ));
         }
     }
     for (file, path, msg) in reports {
@@ -264,9 +350,21 @@ fn field_wire_json_compatible_cardinality(check: &mut Check<'_, '_>) {
 /// Where a field's type is written: the type name for message/enum/group
 /// fields, the scalar keyword otherwise, the whole field as a last resort.
 fn type_paths(field_path: &[i32], field: &FieldDescriptorProto) -> [Vec<i32>; 3] {
-    let first = if field.type_name.is_some() { tag::FIELD_TYPE_NAME } else { tag::FIELD_TYPE };
-    let second = if first == tag::FIELD_TYPE { tag::FIELD_TYPE_NAME } else { tag::FIELD_TYPE };
-    [child(field_path, &[first]), child(field_path, &[second]), field_path.to_vec()]
+    let first = if field.type_name.is_some() {
+        tag::FIELD_TYPE_NAME
+    } else {
+        tag::FIELD_TYPE
+    };
+    let second = if first == tag::FIELD_TYPE {
+        tag::FIELD_TYPE_NAME
+    } else {
+        tag::FIELD_TYPE
+    };
+    [
+        child(field_path, &[first]),
+        child(field_path, &[second]),
+        field_path.to_vec(),
+    ]
 }
 
 fn report_at_type(check: &mut Check<'_, '_>, pair: &FieldPair<'_>, message: String) {
@@ -286,14 +384,18 @@ fn type_display(field: &FieldDescriptorProto) -> String {
 fn field_same_type(check: &mut Check<'_, '_>) {
     for pair in field_pairs(check, true) {
         let (old_t, new_t) = (pair.old.r#type(), pair.new.r#type());
-        let changed = old_t != new_t || (old_t_has_name(old_t) && pair.old.type_name() != pair.new.type_name());
+        let changed = old_t != new_t
+            || (old_t_has_name(old_t) && pair.old.type_name() != pair.new.type_name());
         if changed {
             let (from, to) = if old_t != new_t {
                 (kind_name(old_t).to_string(), kind_name(new_t).to_string())
             } else {
                 (type_display(pair.old), type_display(pair.new))
             };
-            let msg = format!("{} changed type from \"{from}\" to \"{to}\"", pair.describe());
+            let msg = format!(
+                "{} changed type from \"{from}\" to \"{to}\"",
+                pair.describe()
+            );
             report_at_type(check, &pair, msg);
         }
     }
@@ -304,15 +406,28 @@ fn old_t_has_name(t: Type) -> bool {
 }
 
 /// Wire (and with `json`, JSON) compatibility of two field types.
-fn types_compatible(check: &Check<'_, '_>, old: &FieldDescriptorProto, new: &FieldDescriptorProto, json: bool) -> Result<(), String> {
+fn types_compatible(
+    check: &Check<'_, '_>,
+    old: &FieldDescriptorProto,
+    new: &FieldDescriptorProto,
+    json: bool,
+) -> Result<(), String> {
     let (ot, nt) = (old.r#type(), new.r#type());
-    let group = if json { types::wire_json_group } else { types::wire_group };
+    let group = if json {
+        types::wire_json_group
+    } else {
+        types::wire_group
+    };
     if group(ot) != group(nt) {
         // A string is valid bytes; bytes need not be valid UTF-8.
         if !json && ot == Type::String && nt == Type::Bytes {
             return Ok(());
         }
-        let mut msg = format!("changed type from \"{}\" to \"{}\"", kind_name(ot), kind_name(nt));
+        let mut msg = format!(
+            "changed type from \"{}\" to \"{}\"",
+            kind_name(ot),
+            kind_name(nt)
+        );
         if ot == Type::Bytes && nt == Type::String {
             msg.push_str(" (old bytes values need not be valid UTF-8)");
         }
@@ -326,7 +441,11 @@ fn types_compatible(check: &Check<'_, '_>, old: &FieldDescriptorProto, new: &Fie
             if enums_compatible(check, old.type_name(), new.type_name()) {
                 Ok(())
             } else {
-                Err(format!("changed enum type from \"{}\" to \"{}\"", type_display(old), type_display(new)))
+                Err(format!(
+                    "changed enum type from \"{}\" to \"{}\"",
+                    type_display(old),
+                    type_display(new)
+                ))
             }
         }
         Type::Message | Type::Group => {
@@ -334,7 +453,11 @@ fn types_compatible(check: &Check<'_, '_>, old: &FieldDescriptorProto, new: &Fie
             if messages_compatible(check, old.type_name(), new.type_name(), json, &mut seen) {
                 Ok(())
             } else {
-                Err(format!("changed message type from \"{}\" to \"{}\"", type_display(old), type_display(new)))
+                Err(format!(
+                    "changed message type from \"{}\" to \"{}\"",
+                    type_display(old),
+                    type_display(new)
+                ))
             }
         }
         _ => Ok(()),
@@ -349,10 +472,13 @@ fn enums_compatible(check: &Check<'_, '_>, old: &str, new: &str) -> bool {
         return false;
     }
     match (check.old.type_of(old), check.new.type_of(new)) {
-        (Some(crate::index::TypeDesc::Enum(o, _)), Some(crate::index::TypeDesc::Enum(n, _))) => o
-            .value
-            .iter()
-            .all(|ov| n.value.iter().any(|nv| nv.name == ov.name && nv.number == ov.number)),
+        (Some(crate::index::TypeDesc::Enum(o, _)), Some(crate::index::TypeDesc::Enum(n, _))) => {
+            o.value.iter().all(|ov| {
+                n.value
+                    .iter()
+                    .any(|nv| nv.name == ov.name && nv.number == ov.number)
+            })
+        }
         _ => false,
     }
 }
@@ -361,12 +487,20 @@ fn enums_compatible(check: &Check<'_, '_>, old: &str, new: &str) -> bool {
 /// numbers with compatible types and cardinalities (and, for JSON, the same
 /// JSON names). Names do not travel on the wire. Recursion is cycle-safe: a
 /// pair already under comparison is assumed compatible.
-fn messages_compatible(check: &Check<'_, '_>, old: &str, new: &str, json: bool, seen: &mut BTreeSet<(String, String)>) -> bool {
+fn messages_compatible(
+    check: &Check<'_, '_>,
+    old: &str,
+    new: &str,
+    json: bool,
+    seen: &mut BTreeSet<(String, String)>,
+) -> bool {
     if !seen.insert((old.to_string(), new.to_string())) {
         return true;
     }
-    let (Some(crate::index::TypeDesc::Message(o, of)), Some(crate::index::TypeDesc::Message(n, nf))) =
-        (check.old.type_of(old), check.new.type_of(new))
+    let (
+        Some(crate::index::TypeDesc::Message(o, of)),
+        Some(crate::index::TypeDesc::Message(n, nf)),
+    ) = (check.old.type_of(old), check.new.type_of(new))
     else {
         return false;
     };
@@ -374,11 +508,22 @@ fn messages_compatible(check: &Check<'_, '_>, old: &str, new: &str, json: bool, 
         return false;
     }
     o.field.iter().all(|ofld| {
-        let Some(nfld) = n.field.iter().find(|f| f.number == ofld.number) else { return false };
-        let (oc, nc) = (cardinality(check.old, of, ofld), cardinality(check.new, nf, nfld));
-        let cardinality_ok = if json { oc.wire_json_group() == nc.wire_json_group() } else { oc.wire_group() == nc.wire_group() };
+        let Some(nfld) = n.field.iter().find(|f| f.number == ofld.number) else {
+            return false;
+        };
+        let (oc, nc) = (
+            cardinality(check.old, of, ofld),
+            cardinality(check.new, nf, nfld),
+        );
+        let cardinality_ok = if json {
+            oc.wire_json_group() == nc.wire_json_group()
+        } else {
+            oc.wire_group() == nc.wire_group()
+        };
         let json_ok = !json || ofld.json_name() == nfld.json_name();
-        let type_ok = if ofld.type_name() != nfld.type_name() && matches!(ofld.r#type(), Type::Message | Type::Group) {
+        let type_ok = if ofld.type_name() != nfld.type_name()
+            && matches!(ofld.r#type(), Type::Message | Type::Group)
+        {
             types::wire_group(ofld.r#type()) == types::wire_group(nfld.r#type())
                 && messages_compatible(check, ofld.type_name(), nfld.type_name(), json, seen)
         } else {
@@ -392,7 +537,11 @@ fn wire_type_rule(check: &mut Check<'_, '_>, json: bool) {
     let mut reports = Vec::new();
     for pair in field_pairs(check, true) {
         if let Err(why) = types_compatible(check, pair.old, pair.new, json) {
-            let encoding = if json { "binary and JSON encodings" } else { "binary encoding" };
+            let encoding = if json {
+                "binary and JSON encodings"
+            } else {
+                "binary encoding"
+            };
             reports.push((pair, why, encoding));
         }
     }
@@ -414,21 +563,46 @@ fn field_same_name(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for pair in field_pairs(check, true) {
         let (old, new) = if pair.is_extension {
-            let old_name = check.old.extensions.values().find(|e| std::ptr::eq(e.desc, pair.old)).map(|e| e.full_name.clone());
-            let new_name = check.new.extensions.values().find(|e| std::ptr::eq(e.desc, pair.new)).map(|e| e.full_name.clone());
+            let old_name = check
+                .old
+                .extensions
+                .values()
+                .find(|e| std::ptr::eq(e.desc, pair.old))
+                .map(|e| e.full_name.clone());
+            let new_name = check
+                .new
+                .extensions
+                .values()
+                .find(|e| std::ptr::eq(e.desc, pair.new))
+                .map(|e| e.full_name.clone());
             (old_name.unwrap_or_default(), new_name.unwrap_or_default())
         } else {
             (pair.old.name().to_string(), pair.new.name().to_string())
         };
         if old != new {
-            let what = if pair.is_extension { "extension" } else { "field" };
+            let what = if pair.is_extension {
+                "extension"
+            } else {
+                "field"
+            };
             let owner = pair.label.rsplit_once('.').map(|(m, _)| m).unwrap_or("");
             let msg = if pair.is_extension {
-                format!("{what} {} of {} changed name from \"{old}\" to \"{new}\"", pair.new.number(), pair.new.extendee().trim_start_matches('.'))
+                format!(
+                    "{what} {} of {} changed name from \"{old}\" to \"{new}\"",
+                    pair.new.number(),
+                    pair.new.extendee().trim_start_matches('.')
+                )
             } else {
-                format!("{what} {} of {owner} changed name from \"{old}\" to \"{new}\"", pair.new.number())
+                format!(
+                    "{what} {} of {owner} changed name from \"{old}\" to \"{new}\"",
+                    pair.new.number()
+                )
             };
-            reports.push((pair.new_file, child(&pair.new_path, &[tag::FIELD_NAME]), msg));
+            reports.push((
+                pair.new_file,
+                child(&pair.new_path, &[tag::FIELD_NAME]),
+                msg,
+            ));
         }
     }
     for (file, path, msg) in reports {
@@ -454,7 +628,10 @@ fn default_json_name(name: &str) -> String {
 }
 
 fn json_name(field: &FieldDescriptorProto) -> String {
-    field.json_name.clone().unwrap_or_else(|| default_json_name(field.name()))
+    field
+        .json_name
+        .clone()
+        .unwrap_or_else(|| default_json_name(field.name()))
 }
 
 fn field_same_json_name(check: &mut Check<'_, '_>) {
@@ -463,7 +640,15 @@ fn field_same_json_name(check: &mut Check<'_, '_>) {
         let (old, new) = (json_name(pair.old), json_name(pair.new));
         if old != new {
             let json_path = child(&pair.new_path, &[tag::FIELD_JSON_NAME]);
-            reports.push((pair.new_file, json_path, pair.new_path.clone(), format!("{} changed JSON name from \"{old}\" to \"{new}\"", pair.describe())));
+            reports.push((
+                pair.new_file,
+                json_path,
+                pair.new_path.clone(),
+                format!(
+                    "{} changed JSON name from \"{old}\" to \"{new}\"",
+                    pair.describe()
+                ),
+            ));
         }
     }
     for (file, a, b, msg) in reports {
@@ -478,15 +663,27 @@ fn field_same_oneof(check: &mut Check<'_, '_>) {
             if f.proto3_optional() {
                 return None;
             }
-            f.oneof_index.and_then(|i| msg.oneof_decl.get(i as usize)).map(|o| o.name().to_string())
+            f.oneof_index
+                .and_then(|i| msg.oneof_decl.get(i as usize))
+                .map(|o| o.name().to_string())
         };
         for old in &old_msg.desc.field {
-            let Some((ni, new)) = new_msg.desc.field.iter().enumerate().find(|(_, f)| f.number == old.number) else {
+            let Some((ni, new)) = new_msg
+                .desc
+                .field
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.number == old.number)
+            else {
                 continue;
             };
             let (o, n) = (oneof_of(old_msg.desc, old), oneof_of(new_msg.desc, new));
             if o != n {
-                let describe = |x: &Option<String>| x.as_ref().map(|s| format!("oneof \"{s}\"")).unwrap_or_else(|| "no oneof".into());
+                let describe = |x: &Option<String>| {
+                    x.as_ref()
+                        .map(|s| format!("oneof \"{s}\""))
+                        .unwrap_or_else(|| "no oneof".into())
+                };
                 reports.push((
                     new_msg.file,
                     child(&new_msg.path, &[tag::MESSAGE_FIELD, ni as i32]),
@@ -510,7 +707,11 @@ fn field_same_oneof(check: &mut Check<'_, '_>) {
 fn numbers_equal(a: &DefaultValue, b: &DefaultValue, float32: bool) -> bool {
     match (a, b) {
         (DefaultValue::Number(Some(x)), DefaultValue::Number(Some(y))) => {
-            if float32 { (*x as f32) == (*y as f32) || (x.is_nan() && y.is_nan()) } else { x == y || (x.is_nan() && y.is_nan()) }
+            if float32 {
+                (*x as f32) == (*y as f32) || (x.is_nan() && y.is_nan())
+            } else {
+                x == y || (x.is_nan() && y.is_nan())
+            }
         }
         _ => a == b,
     }
@@ -520,13 +721,16 @@ fn field_same_default(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for pair in field_pairs(check, true) {
         let scalar = |f: &FieldDescriptorProto| {
-            f.label() != prost_types::field_descriptor_proto::Label::Repeated && !matches!(f.r#type(), Type::Message | Type::Group)
+            f.label() != prost_types::field_descriptor_proto::Label::Repeated
+                && !matches!(f.r#type(), Type::Message | Type::Group)
         };
         if !scalar(pair.old) || !scalar(pair.new) {
             continue;
         }
         // Proto3 has no custom defaults and its enums open with the zero value.
-        if is_proto3(file_of(check.old, pair.old_file)) && is_proto3(file_of(check.new, pair.new_file)) {
+        if is_proto3(file_of(check.old, pair.old_file))
+            && is_proto3(file_of(check.new, pair.new_file))
+        {
             continue;
         }
         let old = effective_default(check.old, pair.old);
@@ -541,7 +745,12 @@ fn field_same_default(check: &mut Check<'_, '_>) {
                 pair.new_file,
                 default_path,
                 pair.new_path.clone(),
-                format!("{} changed its default from {} to {}", pair.describe(), old.display(), new.display()),
+                format!(
+                    "{} changed its default from {} to {}",
+                    pair.describe(),
+                    old.display(),
+                    new.display()
+                ),
             ));
         }
     }
@@ -561,7 +770,11 @@ fn option_span(file: &ModuleFile, path: &[i32], name: &str) -> Option<contractor
     let before: String = line.chars().take(start.column as usize - 1).collect();
     let at = before.rfind(name)?;
     let column = before[..at].chars().count() as u32 + 1;
-    Some(contractor_core::Location::new(&file.display, contractor_core::Position::new(start.line, column), end))
+    Some(contractor_core::Location::new(
+        &file.display,
+        contractor_core::Position::new(start.line, column),
+        end,
+    ))
 }
 
 /// A field option: `[name = value]` path under the field's options.
@@ -577,18 +790,28 @@ fn field_same_cpp_string_type(check: &mut Check<'_, '_>) {
         if !stringy(pair.old) || !stringy(pair.new) {
             continue;
         }
-        let ctype = |f: &FieldDescriptorProto| f.options.as_ref().map(|o| o.ctype()).unwrap_or(CType::String);
+        let ctype = |f: &FieldDescriptorProto| {
+            f.options
+                .as_ref()
+                .map(|o| o.ctype())
+                .unwrap_or(CType::String)
+        };
         let (old, new) = (ctype(pair.old), ctype(pair.new));
         // A string piece may become a plain string: both read the same bytes.
         let allowed = old == new || (old == CType::StringPiece && new == CType::String);
         if !allowed {
             let a = option_path(&pair.new_path, 1);
-            reports.push((pair.new_file, a, pair.new_path.clone(), format!(
-                "{} changed C++ string type from {} to {}",
-                pair.describe(),
-                old.as_str_name(),
-                new.as_str_name()
-            )));
+            reports.push((
+                pair.new_file,
+                a,
+                pair.new_path.clone(),
+                format!(
+                    "{} changed C++ string type from {} to {}",
+                    pair.describe(),
+                    old.as_str_name(),
+                    new.as_str_name()
+                ),
+            ));
         }
     }
     for (file, a, b, msg) in reports {
@@ -601,21 +824,34 @@ fn field_same_jstype(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for pair in field_pairs(check, true) {
         let is64 = |f: &FieldDescriptorProto| {
-            matches!(f.r#type(), Type::Int64 | Type::Uint64 | Type::Sint64 | Type::Fixed64 | Type::Sfixed64)
+            matches!(
+                f.r#type(),
+                Type::Int64 | Type::Uint64 | Type::Sint64 | Type::Fixed64 | Type::Sfixed64
+            )
         };
         if !is64(pair.old) || !is64(pair.new) {
             continue;
         }
-        let jstype = |f: &FieldDescriptorProto| f.options.as_ref().map(|o| o.jstype()).unwrap_or(JsType::JsNormal);
+        let jstype = |f: &FieldDescriptorProto| {
+            f.options
+                .as_ref()
+                .map(|o| o.jstype())
+                .unwrap_or(JsType::JsNormal)
+        };
         let (old, new) = (jstype(pair.old), jstype(pair.new));
         if old != new {
             let a = option_path(&pair.new_path, 6);
-            reports.push((pair.new_file, a, pair.new_path.clone(), format!(
-                "{} changed jstype from {} to {}",
-                pair.describe(),
-                old.as_str_name(),
-                new.as_str_name()
-            )));
+            reports.push((
+                pair.new_file,
+                a,
+                pair.new_path.clone(),
+                format!(
+                    "{} changed jstype from {} to {}",
+                    pair.describe(),
+                    old.as_str_name(),
+                    new.as_str_name()
+                ),
+            ));
         }
     }
     for (file, a, b, msg) in reports {
@@ -637,12 +873,17 @@ fn field_same_utf8_validation(check: &mut Check<'_, '_>) {
         let new = utf8_validated(file_of(check.new, pair.new_file));
         if old != new {
             let mode = |v: bool| if v { "VERIFY" } else { "NONE" };
-            reports.push((pair.new_file, pair.new_path.clone(), pair.fallback.clone(), format!(
-                "{} changed UTF-8 validation from {} to {}",
-                pair.describe(),
-                mode(old),
-                mode(new)
-            )));
+            reports.push((
+                pair.new_file,
+                pair.new_path.clone(),
+                pair.fallback.clone(),
+                format!(
+                    "{} changed UTF-8 validation from {} to {}",
+                    pair.describe(),
+                    mode(old),
+                    mode(new)
+                ),
+            ));
         }
     }
     for (file, a, b, msg) in reports {
@@ -651,7 +892,10 @@ fn field_same_utf8_validation(check: &mut Check<'_, '_>) {
 }
 
 fn java_utf8(file: &FileDescriptorProto) -> bool {
-    file.options.as_ref().is_some_and(|o| o.java_string_check_utf8()) || is_proto3(file)
+    file.options
+        .as_ref()
+        .is_some_and(|o| o.java_string_check_utf8())
+        || is_proto3(file)
 }
 
 fn field_same_java_utf8_validation(check: &mut Check<'_, '_>) {
@@ -666,12 +910,16 @@ fn field_same_java_utf8_validation(check: &mut Check<'_, '_>) {
         if old != new {
             let mode = |v: bool| if v { "VERIFY" } else { "NONE" };
             let option = vec![tag::FILE_OPTIONS, JAVA_STRING_CHECK_UTF8];
-            reports.push((pair.new_file, [option, pair.new_path.clone(), pair.fallback.clone()], format!(
-                "{} changed Java UTF-8 validation from {} to {}",
-                pair.describe(),
-                mode(old),
-                mode(new)
-            )));
+            reports.push((
+                pair.new_file,
+                [option, pair.new_path.clone(), pair.fallback.clone()],
+                format!(
+                    "{} changed Java UTF-8 validation from {} to {}",
+                    pair.describe(),
+                    mode(old),
+                    mode(new)
+                ),
+            ));
         }
     }
     for (file, [a, b, c], msg) in reports {

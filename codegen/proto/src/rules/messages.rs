@@ -25,14 +25,24 @@ pub fn rules() -> Vec<Rule> {
     );
     deprecated.info.deprecated = true;
     vec![
-        rule("MESSAGE_NO_DELETE", CSR_FILE, "A message may not disappear from its file.", message_no_delete),
+        rule(
+            "MESSAGE_NO_DELETE",
+            CSR_FILE,
+            "A message may not disappear from its file.",
+            message_no_delete,
+        ),
         rule(
             "MESSAGE_NO_REMOVE_STANDARD_DESCRIPTOR_ACCESSOR",
             CSR_FILE_PACKAGE,
             "A message may not turn on no_standard_descriptor_accessor.",
             message_no_remove_standard_descriptor_accessor,
         ),
-        rule("MESSAGE_SAME_JSON_FORMAT", JSON_CATEGORIES, "A message that supported JSON keeps supporting it.", message_same_json_format),
+        rule(
+            "MESSAGE_SAME_JSON_FORMAT",
+            JSON_CATEGORIES,
+            "A message that supported JSON keeps supporting it.",
+            message_same_json_format,
+        ),
         rule(
             "MESSAGE_SAME_REQUIRED_FIELDS",
             ALL,
@@ -40,7 +50,12 @@ pub fn rules() -> Vec<Rule> {
             message_same_required_fields,
         ),
         deprecated,
-        rule("ONEOF_NO_DELETE", CSR_FILE_PACKAGE, "A oneof may not disappear from a message.", oneof_no_delete),
+        rule(
+            "ONEOF_NO_DELETE",
+            CSR_FILE_PACKAGE,
+            "A oneof may not disappear from a message.",
+            oneof_no_delete,
+        ),
         rule(
             "RESERVED_MESSAGE_NO_DELETE",
             ALL,
@@ -59,11 +74,26 @@ pub fn rules() -> Vec<Rule> {
 fn message_no_delete(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old_file, new_file) in check.file_pairs() {
-        for old in check.old.messages.values().filter(|m| std::ptr::eq(m.file, old_file)) {
-            let still_there = check.new.messages.get(&old.full_name).is_some_and(|n| std::ptr::eq(n.file, new_file));
+        for old in check
+            .old
+            .messages
+            .values()
+            .filter(|m| std::ptr::eq(m.file, old_file))
+        {
+            let still_there = check
+                .new
+                .messages
+                .get(&old.full_name)
+                .is_some_and(|n| std::ptr::eq(n.file, new_file));
             if !still_there {
                 let parent = ancestor_in_file(check.new, old.parent.as_deref(), new_file);
-                reports.push((new_file, parent, old_file, old.path.clone(), format!("message {} was deleted", old.full_name)));
+                reports.push((
+                    new_file,
+                    parent,
+                    old_file,
+                    old.path.clone(),
+                    format!("message {} was deleted", old.full_name),
+                ));
             }
         }
     }
@@ -76,13 +106,25 @@ fn message_no_remove_standard_descriptor_accessor(check: &mut Check<'_, '_>) {
     const NO_STANDARD_DESCRIPTOR_ACCESSOR: i32 = 2;
     let mut reports = Vec::new();
     for (old, new) in message_pairs(check) {
-        let flag = |m: &prost_types::DescriptorProto| m.options.as_ref().is_some_and(|o| o.no_standard_descriptor_accessor());
+        let flag = |m: &prost_types::DescriptorProto| {
+            m.options
+                .as_ref()
+                .is_some_and(|o| o.no_standard_descriptor_accessor())
+        };
         if !flag(old.desc) && flag(new.desc) {
-            let option = child(&new.path, &[tag::MESSAGE_OPTIONS, NO_STANDARD_DESCRIPTOR_ACCESSOR]);
-            reports.push((new.file, option, new.path.clone(), format!(
-                "message {} turned on no_standard_descriptor_accessor",
-                new.full_name
-            )));
+            let option = child(
+                &new.path,
+                &[tag::MESSAGE_OPTIONS, NO_STANDARD_DESCRIPTOR_ACCESSOR],
+            );
+            reports.push((
+                new.file,
+                option,
+                new.path.clone(),
+                format!(
+                    "message {} turned on no_standard_descriptor_accessor",
+                    new.full_name
+                ),
+            ));
         }
     }
     for (file, a, b, msg) in reports {
@@ -99,10 +141,14 @@ fn message_same_json_format(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old, new) in message_pairs(check) {
         if json_allowed(&old.file.proto) && !json_allowed(&new.file.proto) {
-            reports.push((new.file, new.path.clone(), format!(
-                "message {} changed JSON format from ALLOW to LEGACY_BEST_EFFORT",
-                new.full_name
-            )));
+            reports.push((
+                new.file,
+                new.path.clone(),
+                format!(
+                    "message {} changed JSON format from ALLOW to LEGACY_BEST_EFFORT",
+                    new.full_name
+                ),
+            ));
         }
     }
     for (file, path, msg) in reports {
@@ -114,21 +160,35 @@ fn message_same_required_fields(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old, new) in message_pairs(check) {
         let required = |m: &prost_types::DescriptorProto| -> BTreeSet<i32> {
-            m.field.iter().filter(|f| f.label() == Label::Required).map(|f| f.number()).collect()
+            m.field
+                .iter()
+                .filter(|f| f.label() == Label::Required)
+                .map(|f| f.number())
+                .collect()
         };
         let (old_req, new_req) = (required(old.desc), required(new.desc));
         for number in old_req.difference(&new_req) {
-            reports.push((new.file, new.path.clone(), format!(
-                "message {} no longer has required field {number}",
-                new.full_name
-            )));
+            reports.push((
+                new.file,
+                new.path.clone(),
+                format!(
+                    "message {} no longer has required field {number}",
+                    new.full_name
+                ),
+            ));
         }
         for number in new_req.difference(&old_req) {
-            let index = new.desc.field.iter().position(|f| f.number() == *number).unwrap_or(0);
-            reports.push((new.file, child(&new.path, &[tag::MESSAGE_FIELD, index as i32]), format!(
-                "message {} gained required field {number}",
-                new.full_name
-            )));
+            let index = new
+                .desc
+                .field
+                .iter()
+                .position(|f| f.number() == *number)
+                .unwrap_or(0);
+            reports.push((
+                new.file,
+                child(&new.path, &[tag::MESSAGE_FIELD, index as i32]),
+                format!("message {} gained required field {number}", new.full_name),
+            ));
         }
     }
     for (file, path, msg) in reports {
@@ -139,14 +199,22 @@ fn message_same_required_fields(check: &mut Check<'_, '_>) {
 fn message_same_message_set_wire_format(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old, new) in message_pairs(check) {
-        let flag = |m: &prost_types::DescriptorProto| m.options.as_ref().is_some_and(|o| o.message_set_wire_format());
+        let flag = |m: &prost_types::DescriptorProto| {
+            m.options
+                .as_ref()
+                .is_some_and(|o| o.message_set_wire_format())
+        };
         if flag(old.desc) != flag(new.desc) {
-            reports.push((new.file, new.path.clone(), format!(
-                "message {} changed message_set_wire_format from {} to {}",
-                new.full_name,
-                flag(old.desc),
-                flag(new.desc)
-            )));
+            reports.push((
+                new.file,
+                new.path.clone(),
+                format!(
+                    "message {} changed message_set_wire_format from {} to {}",
+                    new.full_name,
+                    flag(old.desc),
+                    flag(new.desc)
+                ),
+            ));
         }
     }
     for (file, path, msg) in reports {
@@ -159,15 +227,21 @@ fn oneof_no_delete(check: &mut Check<'_, '_>) {
     for (old, new) in message_pairs(check) {
         for (i, oneof) in old.desc.oneof_decl.iter().enumerate() {
             // Synthetic oneofs of proto3 `optional` fields are not declared by the user.
-            let synthetic = old.desc.field.iter().any(|f| f.proto3_optional() && f.oneof_index == Some(i as i32));
+            let synthetic = old
+                .desc
+                .field
+                .iter()
+                .any(|f| f.proto3_optional() && f.oneof_index == Some(i as i32));
             if synthetic || new.desc.oneof_decl.iter().any(|o| o.name == oneof.name) {
                 continue;
             }
-            reports.push((new.file, new.path.clone(), old.file, child(&old.path, &[tag::MESSAGE_ONEOF, i as i32]), format!(
-                "oneof {}.{} was deleted",
-                old.full_name,
-                oneof.name()
-            )));
+            reports.push((
+                new.file,
+                new.path.clone(),
+                old.file,
+                child(&old.path, &[tag::MESSAGE_ONEOF, i as i32]),
+                format!("oneof {}.{} was deleted", old.full_name, oneof.name()),
+            ));
         }
     }
     for (nf, np, of, op, msg) in reports {
@@ -179,27 +253,42 @@ fn reserved_message_no_delete(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old, new) in message_pairs(check) {
         // Descriptor ranges are half-open; compare them as inclusive ones.
-        let new_ranges: Vec<(i64, i64)> =
-            new.desc.reserved_range.iter().map(|r| (i64::from(r.start()), i64::from(r.end()) - 1)).collect();
+        let new_ranges: Vec<(i64, i64)> = new
+            .desc
+            .reserved_range
+            .iter()
+            .map(|r| (i64::from(r.start()), i64::from(r.end()) - 1))
+            .collect();
         for r in &old.desc.reserved_range {
             let range = (i64::from(r.start()), i64::from(r.end()) - 1);
             let gaps = ranges::missing(range, &new_ranges);
             if !gaps.is_empty() {
-                let gaps: Vec<String> = gaps.into_iter().map(|g| ranges::display(g, FIELD_MAX)).collect();
-                reports.push((new.file, new.path.clone(), format!(
-                    "reserved range {} of message {} lost {}",
-                    ranges::display(range, FIELD_MAX),
-                    new.full_name,
-                    gaps.join(", ")
-                )));
+                let gaps: Vec<String> = gaps
+                    .into_iter()
+                    .map(|g| ranges::display(g, FIELD_MAX))
+                    .collect();
+                reports.push((
+                    new.file,
+                    new.path.clone(),
+                    format!(
+                        "reserved range {} of message {} lost {}",
+                        ranges::display(range, FIELD_MAX),
+                        new.full_name,
+                        gaps.join(", ")
+                    ),
+                ));
             }
         }
         for name in &old.desc.reserved_name {
             if !new.desc.reserved_name.contains(name) {
-                reports.push((new.file, new.path.clone(), format!(
-                    "reserved name \"{name}\" of message {} is no longer reserved",
-                    new.full_name
-                )));
+                reports.push((
+                    new.file,
+                    new.path.clone(),
+                    format!(
+                        "reserved name \"{name}\" of message {} is no longer reserved",
+                        new.full_name
+                    ),
+                ));
             }
         }
     }
@@ -211,19 +300,30 @@ fn reserved_message_no_delete(check: &mut Check<'_, '_>) {
 fn extension_message_no_delete(check: &mut Check<'_, '_>) {
     let mut reports = Vec::new();
     for (old, new) in message_pairs(check) {
-        let new_ranges: Vec<(i64, i64)> =
-            new.desc.extension_range.iter().map(|r| (i64::from(r.start()), i64::from(r.end()) - 1)).collect();
+        let new_ranges: Vec<(i64, i64)> = new
+            .desc
+            .extension_range
+            .iter()
+            .map(|r| (i64::from(r.start()), i64::from(r.end()) - 1))
+            .collect();
         for r in &old.desc.extension_range {
             let range = (i64::from(r.start()), i64::from(r.end()) - 1);
             let gaps = ranges::missing(range, &new_ranges);
             if !gaps.is_empty() {
-                let gaps: Vec<String> = gaps.into_iter().map(|g| ranges::display(g, FIELD_MAX)).collect();
-                reports.push((new.file, new.path.clone(), format!(
-                    "extension range {} of message {} lost {}",
-                    ranges::display(range, FIELD_MAX),
-                    new.full_name,
-                    gaps.join(", ")
-                )));
+                let gaps: Vec<String> = gaps
+                    .into_iter()
+                    .map(|g| ranges::display(g, FIELD_MAX))
+                    .collect();
+                reports.push((
+                    new.file,
+                    new.path.clone(),
+                    format!(
+                        "extension range {} of message {} lost {}",
+                        ranges::display(range, FIELD_MAX),
+                        new.full_name,
+                        gaps.join(", ")
+                    ),
+                ));
             }
         }
     }
@@ -233,17 +333,35 @@ fn extension_message_no_delete(check: &mut Check<'_, '_>) {
 }
 
 pub fn extension_rules() -> Vec<Rule> {
-    vec![rule("EXTENSION_NO_DELETE", &["FILE"], "An extension may not disappear from its file.", extension_no_delete)]
+    vec![rule(
+        "EXTENSION_NO_DELETE",
+        &["FILE"],
+        "An extension may not disappear from its file.",
+        extension_no_delete,
+    )]
 }
 
 fn extension_no_delete(check: &mut Check<'_, '_>) {
     let (old_index, new_index) = (check.old, check.new);
     for (old_file, new_file) in check.file_pairs() {
-        for old in old_index.extensions.values().filter(|x| std::ptr::eq(x.file, old_file)) {
-            let still_there = new_index.extensions.get(&old.full_name).is_some_and(|n| std::ptr::eq(n.file, new_file));
+        for old in old_index
+            .extensions
+            .values()
+            .filter(|x| std::ptr::eq(x.file, old_file))
+        {
+            let still_there = new_index
+                .extensions
+                .get(&old.full_name)
+                .is_some_and(|n| std::ptr::eq(n.file, new_file));
             if !still_there {
                 let parent = ancestor_in_file(new_index, old.parent.as_deref(), new_file);
-                check.report_deleted(new_file, &parent, old_file, &old.path, format!("extension {} was deleted", old.full_name));
+                check.report_deleted(
+                    new_file,
+                    &parent,
+                    old_file,
+                    &old.path,
+                    format!("extension {} was deleted", old.full_name),
+                );
             }
         }
     }

@@ -42,7 +42,16 @@ pub(crate) const fn rule(
         }
         i += 1;
     }
-    Rule { info: RuleInfo { id, categories, default, deprecated: false, purpose }, check }
+    Rule {
+        info: RuleInfo {
+            id,
+            categories,
+            default,
+            deprecated: false,
+            purpose,
+        },
+        check,
+    }
 }
 
 const fn is_file(s: &str) -> bool {
@@ -93,7 +102,10 @@ impl<'a, 'm> Check<'a, 'm> {
     pub fn report_first(&mut self, file: &ModuleFile, paths: &[&[i32]], message: String) {
         let location = paths
             .iter()
-            .find_map(|p| file.span(p).map(|(s, e)| Location::new(&file.display, s, e)))
+            .find_map(|p| {
+                file.span(p)
+                    .map(|(s, e)| Location::new(&file.display, s, e))
+            })
             .unwrap_or_else(|| Location::file(&file.display));
         self.push(location, None, file.name.clone(), message);
     }
@@ -122,10 +134,21 @@ impl<'a, 'm> Check<'a, 'm> {
     /// (a deleted file or package): at the old element.
     pub fn report_gone(&mut self, old_file: &ModuleFile, old_path: &[i32], message: String) {
         let old = location_of(old_file, old_path);
-        self.push(Location::file(&old_file.display), Some(old), old_file.name.clone(), message);
+        self.push(
+            Location::file(&old_file.display),
+            Some(old),
+            old_file.name.clone(),
+            message,
+        );
     }
 
-    fn push(&mut self, location: Location, old_location: Option<Location>, module_path: String, message: String) {
+    fn push(
+        &mut self,
+        location: Location,
+        old_location: Option<Location>,
+        module_path: String,
+        message: String,
+    ) {
         self.out.push(Finding {
             rule: self.rule.id,
             categories: self.rule.categories,
@@ -143,7 +166,10 @@ impl<'a, 'm> Check<'a, 'm> {
         if old.single_file && new.single_file {
             return old.files.iter().zip(new.files.iter()).collect();
         }
-        old.files.iter().filter_map(|o| new.file(&o.name).map(|n| (o, n))).collect()
+        old.files
+            .iter()
+            .filter_map(|o| new.file(&o.name).map(|n| (o, n)))
+            .collect()
     }
 
     /// The new file paired with old `file`, if any.
@@ -167,7 +193,12 @@ pub(crate) fn location_of(file: &ModuleFile, path: &[i32]) -> Location {
 pub fn run(rules: &[&'static Rule], old: &Index<'_>, new: &Index<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for rule in rules {
-        let mut check = Check { old, new, rule: &rule.info, out: &mut out };
+        let mut check = Check {
+            old,
+            new,
+            rule: &rule.info,
+            out: &mut out,
+        };
         (rule.check)(&mut check);
     }
     contractor_core::finding::normalize(&mut out);
@@ -184,7 +215,11 @@ pub(crate) fn child(path: &[i32], more: &[i32]) -> Vec<i32> {
 /// The path of the nearest enclosing message of an element (named by its
 /// `parent`) that still exists in `file` on the new side; the empty path (the
 /// file itself) when none does.
-pub(crate) fn ancestor_in_file(index: &Index<'_>, parent: Option<&str>, file: &ModuleFile) -> Vec<i32> {
+pub(crate) fn ancestor_in_file(
+    index: &Index<'_>,
+    parent: Option<&str>,
+    file: &ModuleFile,
+) -> Vec<i32> {
     let mut name = match parent {
         Some(p) => p,
         None => return Vec::new(),
@@ -214,9 +249,17 @@ mod tests {
         let before = ids.len();
         ids.dedup();
         assert_eq!(before, ids.len(), "duplicate rule ids");
-        assert_eq!(rules.len(), 65, "buf has 65 breaking rules in its v2 configuration");
+        assert_eq!(
+            rules.len(),
+            65,
+            "buf has 65 breaking rules in its v2 configuration"
+        );
         for r in rules {
-            assert!(r.info.deprecated || !r.info.categories.is_empty(), "{} has no category", r.info.id);
+            assert!(
+                r.info.deprecated || !r.info.categories.is_empty(),
+                "{} has no category",
+                r.info.id
+            );
             assert!(!r.info.purpose.is_empty());
         }
     }

@@ -9,16 +9,36 @@ use crate::load::ModuleFile;
 
 pub fn rules() -> Vec<Rule> {
     vec![
-        rule("PACKAGE_NO_DELETE", &["PACKAGE"], "A package may not disappear from the module.", package_no_delete),
-        rule("PACKAGE_ENUM_NO_DELETE", &["PACKAGE"], "An enum may not disappear from its package.", package_enum_no_delete),
+        rule(
+            "PACKAGE_NO_DELETE",
+            &["PACKAGE"],
+            "A package may not disappear from the module.",
+            package_no_delete,
+        ),
+        rule(
+            "PACKAGE_ENUM_NO_DELETE",
+            &["PACKAGE"],
+            "An enum may not disappear from its package.",
+            package_enum_no_delete,
+        ),
         rule(
             "PACKAGE_EXTENSION_NO_DELETE",
             &["PACKAGE"],
             "An extension may not disappear from its package.",
             package_extension_no_delete,
         ),
-        rule("PACKAGE_MESSAGE_NO_DELETE", &["PACKAGE"], "A message may not disappear from its package.", package_message_no_delete),
-        rule("PACKAGE_SERVICE_NO_DELETE", &["PACKAGE"], "A service may not disappear from its package.", package_service_no_delete),
+        rule(
+            "PACKAGE_MESSAGE_NO_DELETE",
+            &["PACKAGE"],
+            "A message may not disappear from its package.",
+            package_message_no_delete,
+        ),
+        rule(
+            "PACKAGE_SERVICE_NO_DELETE",
+            &["PACKAGE"],
+            "A service may not disappear from its package.",
+            package_service_no_delete,
+        ),
     ]
 }
 
@@ -26,7 +46,11 @@ fn package_no_delete(check: &mut Check<'_, '_>) {
     let (old, new) = (check.old, check.new);
     for (package, files) in &old.packages {
         if !new.packages.contains_key(package) {
-            let shown = if package.is_empty() { "(no package)" } else { package };
+            let shown = if package.is_empty() {
+                "(no package)"
+            } else {
+                package
+            };
             check.report_gone(files[0], &[], format!("package {shown} was deleted"));
         }
     }
@@ -64,7 +88,10 @@ fn package_elements_no_delete<'m>(
         if !(package_still_has_kind || even_if_package_empty && package_exists) {
             continue;
         }
-        let msg = format!("{what} {} was deleted from package {}", element.full_name, element.package);
+        let msg = format!(
+            "{what} {} was deleted from package {}",
+            element.full_name, element.package
+        );
         // Reported where the element's file still is, as buf does.
         match check.new_file_for(element.file) {
             Some(new_file) => {

@@ -29,8 +29,16 @@ pub fn missing(old: (i64, i64), new: &[(i64, i64)]) -> Vec<(i64, i64)> {
 }
 
 pub fn display(range: (i64, i64), max: i64) -> String {
-    let end = if range.1 == max { "max".to_string() } else { range.1.to_string() };
-    if range.0 == range.1 { format!("[{}]", range.0) } else { format!("[{},{end}]", range.0) }
+    let end = if range.1 == max {
+        "max".to_string()
+    } else {
+        range.1.to_string()
+    };
+    if range.0 == range.1 {
+        format!("[{}]", range.0)
+    } else {
+        format!("[{},{end}]", range.0)
+    }
 }
 
 #[cfg(test)]

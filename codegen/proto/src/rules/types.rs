@@ -112,7 +112,11 @@ pub fn is_proto3(file: &FileDescriptorProto) -> bool {
     file.syntax() == "proto3"
 }
 
-pub fn cardinality(index: &Index<'_>, file: &FileDescriptorProto, field: &FieldDescriptorProto) -> Cardinality {
+pub fn cardinality(
+    index: &Index<'_>,
+    file: &FileDescriptorProto,
+    field: &FieldDescriptorProto,
+) -> Cardinality {
     match field.label() {
         Label::Required => Cardinality::Required,
         Label::Repeated if index.map_entry(field).is_some() => Cardinality::Map,
@@ -123,7 +127,11 @@ pub fn cardinality(index: &Index<'_>, file: &FileDescriptorProto, field: &FieldD
                 || field.oneof_index.is_some()
                 || matches!(field.r#type(), Type::Message | Type::Group)
                 || field.extendee.is_some();
-            if explicit { Cardinality::OptionalExplicit } else { Cardinality::OptionalImplicit }
+            if explicit {
+                Cardinality::OptionalExplicit
+            } else {
+                Cardinality::OptionalImplicit
+            }
         }
     }
 }
@@ -140,16 +148,24 @@ pub fn effective_default(index: &Index<'_>, field: &FieldDescriptorProto) -> Def
             Type::Enum => DefaultValue::Enum(d.clone()),
             Type::Float => DefaultValue::Number(parse_float(d).map(|v| v as f32 as f64)),
             Type::Double => DefaultValue::Number(parse_float(d)),
-            _ => DefaultValue::Number(d.parse::<i128>().ok().map(|v| v as f64).or_else(|| parse_float(d))),
+            _ => DefaultValue::Number(
+                d.parse::<i128>()
+                    .ok()
+                    .map(|v| v as f64)
+                    .or_else(|| parse_float(d)),
+            ),
         };
     }
     match t {
         Type::String | Type::Bytes => DefaultValue::Text(Vec::new()),
         Type::Bool => DefaultValue::Bool(false),
         Type::Enum => match index.type_of(field.type_name()) {
-            Some(crate::index::TypeDesc::Enum(e, _)) => {
-                DefaultValue::Enum(e.value.first().map(|v| v.name().to_string()).unwrap_or_default())
-            }
+            Some(crate::index::TypeDesc::Enum(e, _)) => DefaultValue::Enum(
+                e.value
+                    .first()
+                    .map(|v| v.name().to_string())
+                    .unwrap_or_default(),
+            ),
             _ => DefaultValue::Enum(String::new()),
         },
         _ => DefaultValue::Number(Some(0.0)),
