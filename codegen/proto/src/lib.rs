@@ -58,3 +58,34 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::collections::BTreeMap;
+
+    use contractor_core::Finding;
+
+    use crate::{Input, load, registry};
+
+    /// Compiles two one-file modules from text and runs one rule.
+    pub fn diff_texts(old: &str, new: &str, rule_id: &str) -> Vec<Finding> {
+        let module = |text: &str| {
+            let files = BTreeMap::from([("a.proto".to_string(), text.to_string())]);
+            load(
+                &Input::Memory {
+                    files,
+                    display_prefix: String::new(),
+                    fs_root: ".".into(),
+                    single_file: true,
+                },
+                &[],
+            )
+            .expect("test input compiles")
+        };
+        let rule = registry()
+            .iter()
+            .find(|r| r.info.id == rule_id)
+            .expect("rule exists");
+        crate::diff(&module(old), &module(new), &[rule])
+    }
+}

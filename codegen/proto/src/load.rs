@@ -310,10 +310,10 @@ fn display_dir(root: &Path) -> String {
 fn single_file_name(path: &Path, includes: &[PathBuf]) -> (String, PathBuf) {
     let abs = contractor_core::config::absolute(path);
     for dir in includes {
-        if let Ok(rel) = abs.strip_prefix(contractor_core::config::absolute(dir)) {
-            if let Some(name) = rel.to_str() {
-                return (name.replace('\\', "/"), dir.clone());
-            }
+        if let Ok(rel) = abs.strip_prefix(contractor_core::config::absolute(dir))
+            && let Some(name) = rel.to_str()
+        {
+            return (name.replace('\\', "/"), dir.clone());
         }
     }
     let name = path
@@ -345,12 +345,11 @@ fn collect_protos(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), 
         };
         if kind.is_dir() {
             collect_protos(root, &path, out)?;
-        } else if path.extension().is_some_and(|e| e == "proto") {
-            if let Ok(rel) = path.strip_prefix(root) {
-                if let Some(name) = rel.to_str() {
-                    out.push(name.replace('\\', "/"));
-                }
-            }
+        } else if path.extension().is_some_and(|e| e == "proto")
+            && let Ok(rel) = path.strip_prefix(root)
+            && let Some(name) = rel.to_str()
+        {
+            out.push(name.replace('\\', "/"));
         }
     }
     Ok(())

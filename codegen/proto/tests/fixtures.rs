@@ -152,3 +152,32 @@ fn every_rule_has_fixtures() {
         "rules without a `breaks` fixture: {missing:?}"
     );
 }
+
+#[test]
+fn rule_ids_and_categories_match_buf_v2() {
+    let listed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/buf-v2-rules.txt"),
+    )
+    .unwrap();
+    let mut expected: Vec<String> = listed
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(String::from)
+        .collect();
+    let mut actual: Vec<String> = registry()
+        .iter()
+        .map(|r| {
+            let mut categories = r.info.categories.to_vec();
+            categories.sort_unstable();
+            let line = format!("{} {}", r.info.id, categories.join(","));
+            if r.info.deprecated {
+                format!("{line} deprecated")
+            } else {
+                line
+            }
+        })
+        .collect();
+    expected.sort();
+    actual.sort();
+    assert_eq!(actual, expected);
+}

@@ -449,8 +449,7 @@ fn types_compatible(
             }
         }
         Type::Message | Type::Group => {
-            let mut seen = BTreeSet::new();
-            if messages_compatible(check, old.type_name(), new.type_name(), json, &mut seen) {
+            if messages_compatible(check, old.type_name(), new.type_name(), json) {
                 Ok(())
             } else {
                 Err(format!(
@@ -485,52 +484,55 @@ fn enums_compatible(check: &Check<'_, '_>, old: &str, new: &str) -> bool {
 
 /// A message renamed or moved keeps its encoding when its fields are the same
 /// numbers with compatible types and cardinalities (and, for JSON, the same
-/// JSON names). Names do not travel on the wire. Recursion is cycle-safe: a
-/// pair already under comparison is assumed compatible.
-fn messages_compatible(
-    check: &Check<'_, '_>,
-    old: &str,
-    new: &str,
-    json: bool,
-    seen: &mut BTreeSet<(String, String)>,
-) -> bool {
-    if !seen.insert((old.to_string(), new.to_string())) {
-        return true;
-    }
-    let (
-        Some(crate::index::TypeDesc::Message(o, of)),
-        Some(crate::index::TypeDesc::Message(n, nf)),
-    ) = (check.old.type_of(old), check.new.type_of(new))
-    else {
-        return false;
-    };
-    if o.field.len() != n.field.len() {
-        return false;
-    }
-    o.field.iter().all(|ofld| {
-        let Some(nfld) = n.field.iter().find(|f| f.number == ofld.number) else {
+/// JSON names): names of messages do not travel on the wire. Nested message
+/// fields are compared the same way through a worklist (no recursion, so a
+/// long chain of messages cannot exhaust the stack); a pair already compared
+/// or queued counts as compatible, which makes cycles terminate.
+fn messages_compatible(check: &Check<'_, '_>, old: &str, new: &str, json: bool) -> bool {
+    use crate::index::TypeDesc;
+    let mut seen = BTreeSet::new();
+    let mut pending = vec![(old.to_string(), new.to_string())];
+    while let Some((old, new)) = pending.pop() {
+        if !seen.insert((old.clone(), new.clone())) {
+            continue;
+        }
+        let (Some(TypeDesc::Message(o, of)), Some(TypeDesc::Message(n, nf))) =
+            (check.old.type_of(&old), check.new.type_of(&new))
+        else {
             return false;
         };
-        let (oc, nc) = (
-            cardinality(check.old, of, ofld),
-            cardinality(check.new, nf, nfld),
-        );
-        let cardinality_ok = if json {
-            oc.wire_json_group() == nc.wire_json_group()
-        } else {
-            oc.wire_group() == nc.wire_group()
-        };
-        let json_ok = !json || ofld.json_name() == nfld.json_name();
-        let type_ok = if ofld.type_name() != nfld.type_name()
-            && matches!(ofld.r#type(), Type::Message | Type::Group)
-        {
-            types::wire_group(ofld.r#type()) == types::wire_group(nfld.r#type())
-                && messages_compatible(check, ofld.type_name(), nfld.type_name(), json, seen)
-        } else {
-            types_compatible(check, ofld, nfld, json).is_ok()
-        };
-        cardinality_ok && json_ok && type_ok
-    })
+        if o.field.len() != n.field.len() {
+            return false;
+        }
+        for ofld in &o.field {
+            let Some(nfld) = n.field.iter().find(|f| f.number == ofld.number) else {
+                return false;
+            };
+            let (oc, nc) = (
+                cardinality(check.old, of, ofld),
+                cardinality(check.new, nf, nfld),
+            );
+            let cardinality_ok = if json {
+                oc.wire_json_group() == nc.wire_json_group()
+            } else {
+                oc.wire_group() == nc.wire_group()
+            };
+            if !cardinality_ok || (json && ofld.json_name() != nfld.json_name()) {
+                return false;
+            }
+            let nested = matches!(ofld.r#type(), Type::Message | Type::Group)
+                && ofld.type_name() != nfld.type_name();
+            if nested {
+                if ofld.r#type() != nfld.r#type() {
+                    return false;
+                }
+                pending.push((ofld.type_name().to_string(), nfld.type_name().to_string()));
+            } else if types_compatible(check, ofld, nfld, json).is_err() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn wire_type_rule(check: &mut Check<'_, '_>, json: bool) {

@@ -366,3 +366,20 @@ fn extension_no_delete(check: &mut Check<'_, '_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::diff_texts;
+
+    #[test]
+    fn message_set_wire_format_change_is_reported() {
+        // buf 1.75 can no longer run this deprecated rule, so it has no buf fixture.
+        let old = "syntax = \"proto2\";\npackage p;\nmessage Set {\n  option message_set_wire_format = true;\n  extensions 4 to max;\n}\n";
+        let new = "syntax = \"proto2\";\npackage p;\nmessage Set {\n  extensions 4 to max;\n}\n";
+        let findings = diff_texts(old, new, "MESSAGE_SAME_MESSAGE_SET_WIRE_FORMAT");
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].location.start.line, 3);
+        assert!(findings[0].message.contains("from true to false"));
+        assert!(diff_texts(old, old, "MESSAGE_SAME_MESSAGE_SET_WIRE_FORMAT").is_empty());
+    }
+}

@@ -225,10 +225,10 @@ pub(crate) fn ancestor_in_file(
         None => return Vec::new(),
     };
     loop {
-        if let Some(m) = index.messages.get(name) {
-            if std::ptr::eq(m.file, file) {
-                return m.path.clone();
-            }
+        if let Some(m) = index.messages.get(name)
+            && std::ptr::eq(m.file, file)
+        {
+            return m.path.clone();
         }
         match name.rfind('.') {
             Some(i) => name = &name[..i],
