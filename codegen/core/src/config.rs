@@ -201,9 +201,7 @@ impl Config {
         name: &str,
         allow_ids: bool,
     ) -> Result<Vec<&'r str>, InputError> {
-        if allow_ids
-            && let Some(rule) = registry.iter().find(|r| r.id.eq_ignore_ascii_case(name))
-        {
+        if allow_ids && let Some(rule) = registry.iter().find(|r| r.id.eq_ignore_ascii_case(name)) {
             return Ok(vec![rule.id]);
         }
         let ids: Vec<&str> = registry

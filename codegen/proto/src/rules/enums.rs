@@ -259,48 +259,33 @@ fn enum_value_same_name(check: &mut Check<'_, '_>) {
 }
 
 fn reserved_enum_no_delete(check: &mut Check<'_, '_>) {
-    let mut reports = Vec::new();
-    for (old, new) in enum_pairs(check) {
-        let new_ranges: Vec<(i64, i64)> = new
-            .desc
-            .reserved_range
-            .iter()
-            .map(|r| (i64::from(r.start()), i64::from(r.end())))
-            .collect();
-        for r in &old.desc.reserved_range {
-            let range = (i64::from(r.start()), i64::from(r.end()));
-            let gaps = ranges::missing(range, &new_ranges);
-            if !gaps.is_empty() {
-                let gaps: Vec<String> = gaps
-                    .into_iter()
-                    .map(|g| ranges::display(g, ENUM_MAX))
-                    .collect();
-                reports.push((
-                    new.file,
-                    new.path.clone(),
-                    format!(
-                        "reserved range {} of enum {} lost {}",
-                        ranges::display(range, ENUM_MAX),
-                        new.full_name,
-                        gaps.join(", ")
-                    ),
-                ));
-            }
+    let (old_index, new_index) = (check.old, check.new);
+    for (name, old) in &old_index.enums {
+        let Some(new) = new_index.enums.get(name) else {
+            continue;
+        };
+        // Enum reserved ranges are inclusive at both ends already.
+        let inclusive = |e: &EnumDescriptorProto| -> Vec<(i64, i64)> {
+            e.reserved_range
+                .iter()
+                .map(|r| (i64::from(r.start()), i64::from(r.end())))
+                .collect()
+        };
+        let owner = format!("enum {name}");
+        let mut messages = ranges::lost(
+            &inclusive(old.desc),
+            &inclusive(new.desc),
+            ENUM_MAX,
+            "reserved range",
+            &owner,
+        );
+        messages.extend(ranges::lost_names(
+            &old.desc.reserved_name,
+            &new.desc.reserved_name,
+            &owner,
+        ));
+        for msg in messages {
+            check.report(new.file, &new.path, msg);
         }
-        for name in &old.desc.reserved_name {
-            if !new.desc.reserved_name.contains(name) {
-                reports.push((
-                    new.file,
-                    new.path.clone(),
-                    format!(
-                        "reserved name \"{name}\" of enum {} is no longer reserved",
-                        new.full_name
-                    ),
-                ));
-            }
-        }
-    }
-    for (file, path, msg) in reports {
-        check.report(file, &path, msg);
     }
 }

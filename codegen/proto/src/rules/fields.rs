@@ -299,39 +299,26 @@ fn file_of<'m>(index: &Index<'m>, file: &ModuleFile) -> &'m FileDescriptorProto 
         .unwrap_or(&index.module.files[0].proto)
 }
 
-fn cardinalities(check: &Check<'_, '_>, pair: &FieldPair<'_>) -> (Cardinality, Cardinality) {
-    (
-        cardinality(check.old, &pair.old_file.proto, pair.old),
-        cardinality(check.new, &pair.new_file.proto, pair.new),
-    )
-}
-
 fn cardinality_rule(check: &mut Check<'_, '_>, group: Option<fn(Cardinality) -> u8>) {
-    let mut reports = Vec::new();
     for pair in field_pairs(check, true) {
         if pair.in_map_entry {
             continue;
         }
-        let (old, new) = cardinalities(check, &pair);
+        let old = cardinality(check.old, &pair.old_file.proto, pair.old);
+        let new = cardinality(check.new, &pair.new_file.proto, pair.new);
         let differs = match group {
             None => old != new,
             Some(g) => g(old) != g(new),
         };
         if differs {
-            reports.push((
-                pair.new_file,
-                pair.new_path.clone(),
-                format!(
-                    "{} changed cardinality from \"{}\" to \"{}\"",
-                    pair.describe(),
-                    old.describe(),
-                    new.describe()
-                ),
-            ));
+            let msg = format!(
+                "{} changed cardinality from \"{}\" to \"{}\"",
+                pair.describe(),
+                old.describe(),
+                new.describe()
+            );
+            check.report(pair.new_file, &pair.new_path, msg);
         }
-    }
-    for (file, path, msg) in reports {
-        check.report(file, &path, msg);
     }
 }
 
@@ -536,20 +523,16 @@ fn messages_compatible(check: &Check<'_, '_>, old: &str, new: &str, json: bool) 
 }
 
 fn wire_type_rule(check: &mut Check<'_, '_>, json: bool) {
-    let mut reports = Vec::new();
+    let encoding = if json {
+        "binary and JSON encodings"
+    } else {
+        "binary encoding"
+    };
     for pair in field_pairs(check, true) {
         if let Err(why) = types_compatible(check, pair.old, pair.new, json) {
-            let encoding = if json {
-                "binary and JSON encodings"
-            } else {
-                "binary encoding"
-            };
-            reports.push((pair, why, encoding));
+            let msg = format!("{} {why}, which breaks the {encoding}", pair.describe());
+            report_at_type(check, &pair, msg);
         }
-    }
-    for (pair, why, encoding) in reports {
-        let msg = format!("{} {why}, which breaks the {encoding}", pair.describe());
-        report_at_type(check, &pair, msg);
     }
 }
 
@@ -637,24 +620,16 @@ fn json_name(field: &FieldDescriptorProto) -> String {
 }
 
 fn field_same_json_name(check: &mut Check<'_, '_>) {
-    let mut reports = Vec::new();
     for pair in field_pairs(check, false) {
         let (old, new) = (json_name(pair.old), json_name(pair.new));
         if old != new {
+            let msg = format!(
+                "{} changed JSON name from \"{old}\" to \"{new}\"",
+                pair.describe()
+            );
             let json_path = child(&pair.new_path, &[tag::FIELD_JSON_NAME]);
-            reports.push((
-                pair.new_file,
-                json_path,
-                pair.new_path.clone(),
-                format!(
-                    "{} changed JSON name from \"{old}\" to \"{new}\"",
-                    pair.describe()
-                ),
-            ));
+            check.report_first(pair.new_file, &[&json_path, &pair.new_path], msg);
         }
-    }
-    for (file, a, b, msg) in reports {
-        check.report_first(file, &[&a, &b], msg);
     }
 }
 
@@ -786,78 +761,82 @@ fn option_path(field_path: &[i32], option: i32) -> Vec<i32> {
 
 fn field_same_cpp_string_type(check: &mut Check<'_, '_>) {
     use prost_types::field_options::CType;
-    let mut reports = Vec::new();
-    for pair in field_pairs(check, true) {
-        let stringy = |f: &FieldDescriptorProto| matches!(f.r#type(), Type::String | Type::Bytes);
-        if !stringy(pair.old) || !stringy(pair.new) {
-            continue;
-        }
-        let ctype = |f: &FieldDescriptorProto| {
-            f.options
-                .as_ref()
-                .map(|o| o.ctype())
-                .unwrap_or(CType::String)
-        };
-        let (old, new) = (ctype(pair.old), ctype(pair.new));
-        // A string piece may become a plain string: both read the same bytes.
-        let allowed = old == new || (old == CType::StringPiece && new == CType::String);
-        if !allowed {
-            let a = option_path(&pair.new_path, 1);
-            reports.push((
-                pair.new_file,
-                a,
-                pair.new_path.clone(),
-                format!(
-                    "{} changed C++ string type from {} to {}",
-                    pair.describe(),
-                    old.as_str_name(),
-                    new.as_str_name()
-                ),
-            ));
-        }
-    }
-    for (file, a, b, msg) in reports {
-        check.report_first(file, &[&a, &b], msg);
-    }
+    const CTYPE: i32 = 1;
+    field_option_rule(
+        check,
+        FieldOption {
+            applies: |f| matches!(f.r#type(), Type::String | Type::Bytes),
+            value: |f| {
+                f.options
+                    .as_ref()
+                    .map(|o| o.ctype())
+                    .unwrap_or(CType::String)
+                    .as_str_name()
+            },
+            // A string piece may become a plain string: both read the same bytes.
+            allowed: |old, new| old == "STRING_PIECE" && new == "STRING",
+            option: CTYPE,
+            what: "C++ string type",
+        },
+    );
 }
 
 fn field_same_jstype(check: &mut Check<'_, '_>) {
     use prost_types::field_options::JsType;
-    let mut reports = Vec::new();
+    const JSTYPE: i32 = 6;
+    field_option_rule(
+        check,
+        FieldOption {
+            applies: |f| {
+                matches!(
+                    f.r#type(),
+                    Type::Int64 | Type::Uint64 | Type::Sint64 | Type::Fixed64 | Type::Sfixed64
+                )
+            },
+            value: |f| {
+                f.options
+                    .as_ref()
+                    .map(|o| o.jstype())
+                    .unwrap_or(JsType::JsNormal)
+                    .as_str_name()
+            },
+            allowed: |_, _| false,
+            option: JSTYPE,
+            what: "jstype",
+        },
+    );
+}
+
+/// A field option compared by a FIELD_SAME_* rule.
+struct FieldOption {
+    /// Whether the rule looks at a field of this type (both sides must qualify).
+    applies: fn(&FieldDescriptorProto) -> bool,
+    /// The effective value, defaults applied.
+    value: fn(&FieldDescriptorProto) -> &'static str,
+    /// Changes that are safe although the value differs.
+    allowed: fn(&str, &str) -> bool,
+    /// The option's number in `FieldOptions`, to point at it.
+    option: i32,
+    what: &'static str,
+}
+
+/// Reports fields whose option value changed, at the option in the new field
+/// (or the field itself when the option is not written there).
+fn field_option_rule(check: &mut Check<'_, '_>, rule: FieldOption) {
     for pair in field_pairs(check, true) {
-        let is64 = |f: &FieldDescriptorProto| {
-            matches!(
-                f.r#type(),
-                Type::Int64 | Type::Uint64 | Type::Sint64 | Type::Fixed64 | Type::Sfixed64
-            )
-        };
-        if !is64(pair.old) || !is64(pair.new) {
+        if !(rule.applies)(pair.old) || !(rule.applies)(pair.new) {
             continue;
         }
-        let jstype = |f: &FieldDescriptorProto| {
-            f.options
-                .as_ref()
-                .map(|o| o.jstype())
-                .unwrap_or(JsType::JsNormal)
-        };
-        let (old, new) = (jstype(pair.old), jstype(pair.new));
-        if old != new {
-            let a = option_path(&pair.new_path, 6);
-            reports.push((
-                pair.new_file,
-                a,
-                pair.new_path.clone(),
-                format!(
-                    "{} changed jstype from {} to {}",
-                    pair.describe(),
-                    old.as_str_name(),
-                    new.as_str_name()
-                ),
-            ));
+        let (old, new) = ((rule.value)(pair.old), (rule.value)(pair.new));
+        if old != new && !(rule.allowed)(old, new) {
+            let msg = format!(
+                "{} changed {} from {old} to {new}",
+                pair.describe(),
+                rule.what
+            );
+            let option = option_path(&pair.new_path, rule.option);
+            check.report_first(pair.new_file, &[&option, &pair.new_path], msg);
         }
-    }
-    for (file, a, b, msg) in reports {
-        check.report_first(file, &[&a, &b], msg);
     }
 }
 
@@ -866,7 +845,6 @@ fn utf8_validated(file: &FileDescriptorProto) -> bool {
 }
 
 fn field_same_utf8_validation(check: &mut Check<'_, '_>) {
-    let mut reports = Vec::new();
     for pair in field_pairs(check, true) {
         if pair.old.r#type() != Type::String || pair.new.r#type() != Type::String {
             continue;
@@ -874,23 +852,19 @@ fn field_same_utf8_validation(check: &mut Check<'_, '_>) {
         let old = utf8_validated(file_of(check.old, pair.old_file));
         let new = utf8_validated(file_of(check.new, pair.new_file));
         if old != new {
-            let mode = |v: bool| if v { "VERIFY" } else { "NONE" };
-            reports.push((
-                pair.new_file,
-                pair.new_path.clone(),
-                pair.fallback.clone(),
-                format!(
-                    "{} changed UTF-8 validation from {} to {}",
-                    pair.describe(),
-                    mode(old),
-                    mode(new)
-                ),
-            ));
+            let msg = format!(
+                "{} changed UTF-8 validation from {} to {}",
+                pair.describe(),
+                utf8_mode(old),
+                utf8_mode(new)
+            );
+            check.report_first(pair.new_file, &[&pair.new_path, &pair.fallback], msg);
         }
     }
-    for (file, a, b, msg) in reports {
-        check.report_first(file, &[&a, &b], msg);
-    }
+}
+
+fn utf8_mode(verify: bool) -> &'static str {
+    if verify { "VERIFY" } else { "NONE" }
 }
 
 fn java_utf8(file: &FileDescriptorProto) -> bool {
@@ -902,7 +876,7 @@ fn java_utf8(file: &FileDescriptorProto) -> bool {
 
 fn field_same_java_utf8_validation(check: &mut Check<'_, '_>) {
     const JAVA_STRING_CHECK_UTF8: i32 = 27;
-    let mut reports = Vec::new();
+    let option = [tag::FILE_OPTIONS, JAVA_STRING_CHECK_UTF8];
     for pair in field_pairs(check, true) {
         if pair.old.r#type() != Type::String || pair.new.r#type() != Type::String {
             continue;
@@ -910,22 +884,19 @@ fn field_same_java_utf8_validation(check: &mut Check<'_, '_>) {
         let old = java_utf8(file_of(check.old, pair.old_file));
         let new = java_utf8(file_of(check.new, pair.new_file));
         if old != new {
-            let mode = |v: bool| if v { "VERIFY" } else { "NONE" };
-            let option = vec![tag::FILE_OPTIONS, JAVA_STRING_CHECK_UTF8];
-            reports.push((
+            let msg = format!(
+                "{} changed Java UTF-8 validation from {} to {}",
+                pair.describe(),
+                utf8_mode(old),
+                utf8_mode(new)
+            );
+            // The file option is what changed, when the new file sets it.
+            check.report_first(
                 pair.new_file,
-                [option, pair.new_path.clone(), pair.fallback.clone()],
-                format!(
-                    "{} changed Java UTF-8 validation from {} to {}",
-                    pair.describe(),
-                    mode(old),
-                    mode(new)
-                ),
-            ));
+                &[&option, &pair.new_path, &pair.fallback],
+                msg,
+            );
         }
-    }
-    for (file, [a, b, c], msg) in reports {
-        check.report_first(file, &[&a, &b, &c], msg);
     }
 }
 

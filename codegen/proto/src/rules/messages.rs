@@ -250,85 +250,59 @@ fn oneof_no_delete(check: &mut Check<'_, '_>) {
 }
 
 fn reserved_message_no_delete(check: &mut Check<'_, '_>) {
-    let mut reports = Vec::new();
-    for (old, new) in message_pairs(check) {
+    let (old_index, new_index) = (check.old, check.new);
+    for (name, old) in &old_index.messages {
+        let Some(new) = new_index.messages.get(name) else {
+            continue;
+        };
         // Descriptor ranges are half-open; compare them as inclusive ones.
-        let new_ranges: Vec<(i64, i64)> = new
-            .desc
-            .reserved_range
-            .iter()
-            .map(|r| (i64::from(r.start()), i64::from(r.end()) - 1))
-            .collect();
-        for r in &old.desc.reserved_range {
-            let range = (i64::from(r.start()), i64::from(r.end()) - 1);
-            let gaps = ranges::missing(range, &new_ranges);
-            if !gaps.is_empty() {
-                let gaps: Vec<String> = gaps
-                    .into_iter()
-                    .map(|g| ranges::display(g, FIELD_MAX))
-                    .collect();
-                reports.push((
-                    new.file,
-                    new.path.clone(),
-                    format!(
-                        "reserved range {} of message {} lost {}",
-                        ranges::display(range, FIELD_MAX),
-                        new.full_name,
-                        gaps.join(", ")
-                    ),
-                ));
-            }
+        let inclusive = |m: &prost_types::DescriptorProto| -> Vec<(i64, i64)> {
+            m.reserved_range
+                .iter()
+                .map(|r| (i64::from(r.start()), i64::from(r.end()) - 1))
+                .collect()
+        };
+        let owner = format!("message {name}");
+        let mut messages = ranges::lost(
+            &inclusive(old.desc),
+            &inclusive(new.desc),
+            FIELD_MAX,
+            "reserved range",
+            &owner,
+        );
+        messages.extend(ranges::lost_names(
+            &old.desc.reserved_name,
+            &new.desc.reserved_name,
+            &owner,
+        ));
+        for msg in messages {
+            check.report(new.file, &new.path, msg);
         }
-        for name in &old.desc.reserved_name {
-            if !new.desc.reserved_name.contains(name) {
-                reports.push((
-                    new.file,
-                    new.path.clone(),
-                    format!(
-                        "reserved name \"{name}\" of message {} is no longer reserved",
-                        new.full_name
-                    ),
-                ));
-            }
-        }
-    }
-    for (file, path, msg) in reports {
-        check.report(file, &path, msg);
     }
 }
 
 fn extension_message_no_delete(check: &mut Check<'_, '_>) {
-    let mut reports = Vec::new();
-    for (old, new) in message_pairs(check) {
-        let new_ranges: Vec<(i64, i64)> = new
-            .desc
-            .extension_range
-            .iter()
-            .map(|r| (i64::from(r.start()), i64::from(r.end()) - 1))
-            .collect();
-        for r in &old.desc.extension_range {
-            let range = (i64::from(r.start()), i64::from(r.end()) - 1);
-            let gaps = ranges::missing(range, &new_ranges);
-            if !gaps.is_empty() {
-                let gaps: Vec<String> = gaps
-                    .into_iter()
-                    .map(|g| ranges::display(g, FIELD_MAX))
-                    .collect();
-                reports.push((
-                    new.file,
-                    new.path.clone(),
-                    format!(
-                        "extension range {} of message {} lost {}",
-                        ranges::display(range, FIELD_MAX),
-                        new.full_name,
-                        gaps.join(", ")
-                    ),
-                ));
-            }
+    let (old_index, new_index) = (check.old, check.new);
+    for (name, old) in &old_index.messages {
+        let Some(new) = new_index.messages.get(name) else {
+            continue;
+        };
+        let inclusive = |m: &prost_types::DescriptorProto| -> Vec<(i64, i64)> {
+            m.extension_range
+                .iter()
+                .map(|r| (i64::from(r.start()), i64::from(r.end()) - 1))
+                .collect()
+        };
+        let owner = format!("message {name}");
+        for msg in ranges::lost(
+            &inclusive(old.desc),
+            &inclusive(new.desc),
+            FIELD_MAX,
+            "extension range",
+            &owner,
+        ) {
+            check.report(new.file, &new.path, msg);
         }
-    }
-    for (file, path, msg) in reports {
-        check.report(file, &path, msg);
     }
 }
 

@@ -28,6 +28,39 @@ pub fn missing(old: (i64, i64), new: &[(i64, i64)]) -> Vec<(i64, i64)> {
     gaps
 }
 
+/// For each old inclusive range not fully covered by the new ones, a message
+/// naming it and the pieces it lost. `what` names the kind of range.
+pub fn lost(
+    old: &[(i64, i64)],
+    new: &[(i64, i64)],
+    max: i64,
+    what: &str,
+    owner: &str,
+) -> Vec<String> {
+    old.iter()
+        .filter_map(|&range| {
+            let gaps = missing(range, new);
+            if gaps.is_empty() {
+                return None;
+            }
+            let gaps: Vec<String> = gaps.into_iter().map(|g| display(g, max)).collect();
+            Some(format!(
+                "{what} {} of {owner} lost {}",
+                display(range, max),
+                gaps.join(", ")
+            ))
+        })
+        .collect()
+}
+
+/// Names in `old` that `new` no longer reserves.
+pub fn lost_names(old: &[String], new: &[String], owner: &str) -> Vec<String> {
+    old.iter()
+        .filter(|name| !new.contains(name))
+        .map(|name| format!("reserved name \"{name}\" of {owner} is no longer reserved"))
+        .collect()
+}
+
 pub fn display(range: (i64, i64), max: i64) -> String {
     let end = if range.1 == max {
         "max".to_string()
