@@ -362,7 +362,10 @@ fn to_input_error(
     module: &BTreeMap<String, (String, Arc<str>)>,
     compiling: &str,
 ) -> InputError {
-    let message = err.to_string();
+    let mut message = err.to_string();
+    if message.ends_with("but found 'edition'") {
+        message = "protobuf editions (`edition = ...`) are not supported: contractor compiles proto2 and proto3 files".into();
+    }
     let name = err.file().unwrap_or(compiling).to_string();
     let found = opened.get(&name).or_else(|| module.get(&name));
     let display = found
