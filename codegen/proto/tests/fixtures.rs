@@ -79,10 +79,15 @@ fn run_case(rule_id: &str, case: &Path) -> Result<(), String> {
             } else {
                 f.module_path.as_str()
             };
-            format!(
+            let line = format!(
                 "{} {path}:{}:{}:{}:{}",
                 f.rule, l.start.line, l.start.column, l.end.line, l.end.column
-            )
+            );
+            // Findings that break nobody carry their severity.
+            match f.severity {
+                contractor_core::Severity::Error => line,
+                other => format!("{line} {}", other.as_str()),
+            }
         })
         .collect();
     actual.sort();

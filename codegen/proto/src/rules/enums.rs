@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use prost_types::EnumDescriptorProto;
 
 use super::messages::json_allowed;
-use super::{Check, Rule, ancestor_in_file, child, ranges, rule};
+use super::{Check, Rule, ancestor_in_file, child, in_new_package, moved_parent, ranges, rule};
 use crate::index::{EnumEntry, tag};
 
 const ALL: &[&str] = &["CSR", "FILE", "PACKAGE", "WIRE_JSON", "WIRE"];
@@ -87,10 +87,14 @@ fn enum_no_delete(check: &mut Check<'_, '_>) {
             let still_there = check
                 .new
                 .enums
-                .get(&old.full_name)
+                .get(&in_new_package(&old.full_name, old_file, new_file))
                 .is_some_and(|n| std::ptr::eq(n.file, new_file));
             if !still_there {
-                let parent = ancestor_in_file(check.new, old.parent.as_deref(), new_file);
+                let parent = ancestor_in_file(
+                    check.new,
+                    moved_parent(old.parent.as_deref(), old_file, new_file).as_deref(),
+                    new_file,
+                );
                 reports.push((
                     new_file,
                     parent,

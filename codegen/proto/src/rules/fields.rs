@@ -12,6 +12,7 @@ use super::types::{
 use super::{Check, Rule, child, rule};
 use crate::index::{Index, MessageEntry, tag};
 use crate::load::ModuleFile;
+use contractor_core::Severity;
 
 const ALL: &[&str] = &["CSR", "FILE", "PACKAGE", "WIRE_JSON", "WIRE"];
 const FILE_PACKAGE: &[&str] = &["FILE", "PACKAGE"];
@@ -529,11 +530,34 @@ fn wire_type_rule(check: &mut Check<'_, '_>, json: bool) {
         "binary encoding"
     };
     for pair in field_pairs(check, true) {
-        if let Err(why) = types_compatible(check, pair.old, pair.new, json) {
-            let msg = format!("{} {why}, which breaks the {encoding}", pair.describe());
-            report_at_type(check, &pair, msg);
+        match types_compatible(check, pair.old, pair.new, json) {
+            Err(why) => {
+                let msg = format!("{} {why}, which breaks the {encoding}", pair.describe());
+                report_at_type(check, &pair, msg);
+            }
+            // buf calls any message rename a break; the encodings carry no
+            // message names, so contractor says what changed without failing.
+            Ok(()) if is_message(pair.old) && pair.old.type_name() != pair.new.type_name() => {
+                let msg = format!(
+                    "{} changed message type from \"{}\" to \"{}\"; both have the same fields, so the {encoding} do not change",
+                    pair.describe(),
+                    type_display(pair.old),
+                    type_display(pair.new)
+                );
+                let msg = if json {
+                    msg
+                } else {
+                    msg.replace("do not", "does not")
+                };
+                check.with_severity(Severity::Info, |check| report_at_type(check, &pair, msg));
+            }
+            Ok(()) => {}
         }
     }
+}
+
+fn is_message(field: &FieldDescriptorProto) -> bool {
+    matches!(field.r#type(), Type::Message | Type::Group)
 }
 
 fn field_wire_compatible_type(check: &mut Check<'_, '_>) {

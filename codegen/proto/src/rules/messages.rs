@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use prost_types::field_descriptor_proto::Label;
 
 use super::fields::message_pairs;
-use super::{Check, Rule, ancestor_in_file, child, ranges, rule};
+use super::{Check, Rule, ancestor_in_file, child, in_new_package, moved_parent, ranges, rule};
 use crate::index::tag;
 
 const CSR_FILE: &[&str] = &["CSR", "FILE"];
@@ -83,10 +83,14 @@ fn message_no_delete(check: &mut Check<'_, '_>) {
             let still_there = check
                 .new
                 .messages
-                .get(&old.full_name)
+                .get(&in_new_package(&old.full_name, old_file, new_file))
                 .is_some_and(|n| std::ptr::eq(n.file, new_file));
             if !still_there {
-                let parent = ancestor_in_file(check.new, old.parent.as_deref(), new_file);
+                let parent = ancestor_in_file(
+                    check.new,
+                    moved_parent(old.parent.as_deref(), old_file, new_file).as_deref(),
+                    new_file,
+                );
                 reports.push((
                     new_file,
                     parent,
@@ -325,10 +329,14 @@ fn extension_no_delete(check: &mut Check<'_, '_>) {
         {
             let still_there = new_index
                 .extensions
-                .get(&old.full_name)
+                .get(&in_new_package(&old.full_name, old_file, new_file))
                 .is_some_and(|n| std::ptr::eq(n.file, new_file));
             if !still_there {
-                let parent = ancestor_in_file(new_index, old.parent.as_deref(), new_file);
+                let parent = ancestor_in_file(
+                    new_index,
+                    moved_parent(old.parent.as_deref(), old_file, new_file).as_deref(),
+                    new_file,
+                );
                 check.report_deleted(
                     new_file,
                     &parent,

@@ -87,6 +87,7 @@ pub struct Check<'a, 'm> {
     pub old: &'a Index<'m>,
     pub new: &'a Index<'m>,
     rule: &'static RuleInfo,
+    severity: Severity,
     out: &'a mut Vec<Finding>,
 }
 
@@ -108,6 +109,14 @@ impl<'a, 'm> Check<'a, 'm> {
             })
             .unwrap_or_else(|| Location::file(&file.display));
         self.push(location, None, file.name.clone(), message);
+    }
+
+    /// Runs `report` with findings at `severity` instead of `Error`: for
+    /// changes worth showing that break nobody.
+    pub fn with_severity(&mut self, severity: Severity, report: impl FnOnce(&mut Self)) {
+        let before = std::mem::replace(&mut self.severity, severity);
+        report(self);
+        self.severity = before;
     }
 
     /// Reports at an explicit location in new `file`.
@@ -152,7 +161,7 @@ impl<'a, 'm> Check<'a, 'm> {
         self.out.push(Finding {
             rule: self.rule.id,
             categories: self.rule.categories,
-            severity: Severity::Error,
+            severity: self.severity,
             message,
             location,
             old_location,
@@ -197,6 +206,7 @@ pub fn run(rules: &[&'static Rule], old: &Index<'_>, new: &Index<'_>) -> Vec<Fin
             old,
             new,
             rule: &rule.info,
+            severity: Severity::Error,
             out: &mut out,
         };
         (rule.check)(&mut check);
@@ -210,6 +220,40 @@ pub(crate) fn child(path: &[i32], more: &[i32]) -> Vec<i32> {
     let mut p = path.to_vec();
     p.extend_from_slice(more);
     p
+}
+
+/// The full name an element of `old_file` has if it still stands in
+/// `new_file`: same name inside the package, new file's package. buf's FILE
+/// rules match on the name inside the package, so changing a file's package is
+/// one FILE_SAME_PACKAGE finding rather than a deletion of everything in it.
+pub(crate) fn in_new_package(
+    full_name: &str,
+    old_file: &ModuleFile,
+    new_file: &ModuleFile,
+) -> String {
+    let (old_package, new_package) = (old_file.proto.package(), new_file.proto.package());
+    let nested = if old_package.is_empty() {
+        full_name
+    } else {
+        full_name
+            .strip_prefix(old_package)
+            .and_then(|n| n.strip_prefix('.'))
+            .unwrap_or(full_name)
+    };
+    if new_package.is_empty() {
+        nested.to_string()
+    } else {
+        format!("{new_package}.{nested}")
+    }
+}
+
+/// [`in_new_package`] for an optional parent name.
+pub(crate) fn moved_parent(
+    parent: Option<&str>,
+    old_file: &ModuleFile,
+    new_file: &ModuleFile,
+) -> Option<String> {
+    parent.map(|p| in_new_package(p, old_file, new_file))
 }
 
 /// The path of the nearest enclosing message of an element (named by its

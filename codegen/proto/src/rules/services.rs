@@ -2,7 +2,7 @@
 
 use prost_types::MethodDescriptorProto;
 
-use super::{Check, Rule, child, rule};
+use super::{Check, Rule, child, in_new_package, rule};
 use crate::index::{Index, ServiceEntry, tag};
 
 const ALL: &[&str] = &["CSR", "FILE", "PACKAGE", "WIRE_JSON", "WIRE"];
@@ -66,7 +66,7 @@ fn service_no_delete(check: &mut Check<'_, '_>) {
             let still_there = check
                 .new
                 .services
-                .get(&old.full_name)
+                .get(&in_new_package(&old.full_name, old_file, new_file))
                 .is_some_and(|n| std::ptr::eq(n.file, new_file));
             if !still_there {
                 reports.push((
