@@ -7,6 +7,7 @@ pub mod error;
 pub mod finding;
 pub mod report;
 pub mod rule;
+pub mod schema;
 pub mod source;
 
 pub use error::InputError;
