@@ -76,7 +76,10 @@ struct DiffArgs {
 
 #[derive(clap::Args, Debug)]
 struct RulesArgs {
-    /// Only rules in this category.
+    /// Which format's rules.
+    #[arg(long, value_enum, default_value_t = Lang::Proto)]
+    lang: Lang,
+    /// Only rules in this category (proto) or family (openapi).
     #[arg(long, value_name = "NAME")]
     category: Option<String>,
     /// Print JSON lines instead of a table.
@@ -91,6 +94,8 @@ enum OutputFormat {
     Github,
     Sarif,
     Junit,
+    /// A changelog grouped by operation, for pull requests.
+    Markdown,
 }
 
 impl From<OutputFormat> for Format {
@@ -101,6 +106,7 @@ impl From<OutputFormat> for Format {
             OutputFormat::Github => Format::Github,
             OutputFormat::Sarif => Format::Sarif,
             OutputFormat::Junit => Format::Junit,
+            OutputFormat::Markdown => Format::Markdown,
         }
     }
 }
@@ -108,6 +114,7 @@ impl From<OutputFormat> for Format {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Lang {
     Proto,
+    Openapi,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +172,7 @@ fn detect_lang(path: &Path) -> Result<Lang, InputError> {
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("proto") => Ok(Lang::Proto),
+        Some("yaml" | "yml" | "json") => Ok(Lang::Openapi),
         _ => Err(InputError::in_file(
             display,
             "cannot tell the contract format from the file name; pass --lang",
@@ -203,6 +211,7 @@ fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
     };
     match lang {
         Lang::Proto => diff_proto(args, new_path, &config, stdout),
+        Lang::Openapi => diff_openapi(args, new_path, &config, stdout),
     }
 }
 
@@ -287,9 +296,9 @@ fn diff_proto(
     findings.retain(|f| {
         let info = infos.iter().find(|i| i.id == f.rule);
         let fs_path = new
-            .file(&f.module_path)
+            .file(&f.scope)
             .map(|m| m.fs_path.clone())
-            .unwrap_or_else(|| new.fs_root.join(&f.module_path));
+            .unwrap_or_else(|| new.fs_root.join(&f.scope));
         let ignored = info.is_some_and(|i| config.is_ignored(i, &fs_path));
         let unstable =
             config.breaking.ignore_unstable_packages && in_unstable_package(f, &old, &new);
@@ -307,14 +316,109 @@ fn diff_proto(
     emit(args, &findings, &rule_infos, &sources, &subject, stdout)
 }
 
+fn diff_openapi(
+    args: &DiffArgs,
+    new_path: &Path,
+    config: &Config,
+    stdout: &mut dyn Write,
+) -> Result<i32, InputError> {
+    use contractor_openapi::{DocumentSet, Options, load_text, load_with, lower, rules};
+
+    let registry = rules::registry();
+    config.openapi.check(registry)?;
+    let old_text = match &args.against {
+        Some(rev) => {
+            let snap = git::snapshot(new_path, rev, |_| true)?;
+            Some(snap.files.into_values().next().unwrap_or_default())
+        }
+        None => None,
+    };
+    let old_path = if args.against.is_some() {
+        new_path
+    } else {
+        args.first.as_path()
+    };
+    if new_path.is_dir() || old_path.is_dir() {
+        return Err(InputError::new(
+            "an OpenAPI contract is a file: give the root document, not a directory",
+        ));
+    }
+    let load_old = || match &old_text {
+        Some(text) => load_text(old_path, text, Options::default()),
+        None => load_with(old_path, Options::default()),
+    };
+    // Both sides load and lower independently: do them at once.
+    let lower_side = |docs: Result<DocumentSet, InputError>| -> Result<(DocumentSet, contractor_openapi::model::Api), InputError> {
+        let mut docs = docs?;
+        let api = lower::lower(&mut docs)?;
+        Ok((docs, api))
+    };
+    let (old, new) = std::thread::scope(|s| {
+        let old = s.spawn(|| lower_side(load_old()));
+        let new = lower_side(load_with(new_path, Options::default()));
+        (
+            old.join().unwrap_or_else(|_| {
+                Err(InputError::new("internal error while reading the old side"))
+            }),
+            new,
+        )
+    });
+    let ((old_docs, old_api), (new_docs, new_api)) = (old?, new?);
+
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_secs() / 86_400) as i64)
+        .unwrap_or_default();
+    let options = rules::Options {
+        today,
+        deprecation_grace_days: config.openapi.deprecation_grace_days,
+    };
+    let mut findings = rules::diff(&old_api, &new_api, &options);
+    findings.retain(|f| {
+        registry
+            .iter()
+            .find(|r| r.id == f.rule)
+            .is_some_and(|info| {
+                config.openapi.is_selected(info) && !config.openapi.is_ignored(info, &f.scope)
+            })
+    });
+    for f in &mut findings {
+        if let Some(severity) = config.openapi.severity_for(f.rule)? {
+            f.severity = severity;
+        }
+    }
+
+    let mut sources = Sources::default();
+    for docs in [&old_docs, &new_docs] {
+        for (_, file) in docs.files() {
+            sources.insert(file.display().to_string(), file.source().clone());
+        }
+    }
+    let subject = match &args.against {
+        Some(rev) => format!("openapi: {} against {rev}", new_path.display()),
+        None => format!(
+            "openapi: {} -> {}",
+            args.first.display(),
+            new_path.display()
+        ),
+    };
+    let used: std::collections::BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
+    let rule_infos: Vec<RuleInfo> = registry
+        .iter()
+        .filter(|r| used.contains(r.id))
+        .copied()
+        .collect();
+    emit(args, &findings, &rule_infos, &sources, &subject, stdout)
+}
+
 fn in_unstable_package(
     f: &Finding,
     old: &contractor_proto::Module,
     new: &contractor_proto::Module,
 ) -> bool {
     let package = new
-        .file(&f.module_path)
-        .or_else(|| old.file(&f.module_path))
+        .file(&f.scope)
+        .or_else(|| old.file(&f.scope))
         .map(|m| m.proto.package());
     package.is_some_and(contractor_proto::is_unstable_package)
 }
@@ -353,9 +457,15 @@ fn emit(
 }
 
 fn rules(args: &RulesArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
-    let rules: Vec<RuleInfo> = contractor_proto::registry()
-        .iter()
-        .map(|r| r.info)
+    let all: Vec<RuleInfo> = match args.lang {
+        Lang::Proto => contractor_proto::registry()
+            .iter()
+            .map(|r| r.info)
+            .collect(),
+        Lang::Openapi => contractor_openapi::rules::registry().to_vec(),
+    };
+    let rules: Vec<RuleInfo> = all
+        .into_iter()
         .filter(|r| args.category.as_ref().is_none_or(|c| r.in_category(c)))
         .collect();
     if rules.is_empty() {

@@ -2,8 +2,12 @@
 //! can drive it in-process too; this only wires up the real streams.
 
 fn main() {
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let code = contractor_cli::run(std::env::args_os(), &mut stdout.lock(), &mut stderr.lock());
+    // Unlocked handles: holding the stderr lock for the whole run would
+    // deadlock any worker thread that prints (a panic message, say).
+    let code = contractor_cli::run(
+        std::env::args_os(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
     std::process::exit(code);
 }

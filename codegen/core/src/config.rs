@@ -38,6 +38,110 @@ pub struct BreakingConfig {
     pub ignore_unstable_packages: bool,
 }
 
+/// The `[openapi]` table: OpenAPI rules are all on by default; this turns
+/// some off, changes severities and ignores operations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenapiConfig {
+    /// Rule ids or families (`security`, `response-body`...) to leave out.
+    #[serde(default)]
+    pub except: Vec<String>,
+    /// Rule id -> `error`, `warning` or `info`.
+    #[serde(default)]
+    pub severity: BTreeMap<String, String>,
+    /// Operations (`GET /pets/{id}`) or path prefixes (`/internal/`) whose findings are dropped.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Rule id or family -> operations or path prefixes where only that rule is dropped.
+    #[serde(default)]
+    pub ignore_only: BTreeMap<String, Vec<String>>,
+    /// A newly deprecated operation must announce an `x-sunset` at least this many days ahead.
+    #[serde(default)]
+    pub deprecation_grace_days: i64,
+}
+
+impl OpenapiConfig {
+    /// Whether a finding of `rule` about `scope` (an operation such as
+    /// `GET /pets/{id}`, a path, or a file) is ignored.
+    pub fn is_ignored(&self, rule: &RuleInfo, scope: &str) -> bool {
+        let matches = |entries: &[String]| entries.iter().any(|e| operation_matches(e, scope));
+        matches(&self.ignore)
+            || self.ignore_only.iter().any(|(key, entries)| {
+                (key.eq_ignore_ascii_case(rule.id) || rule.in_category(key)) && matches(entries)
+            })
+    }
+
+    pub fn is_selected(&self, rule: &RuleInfo) -> bool {
+        !self
+            .except
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(rule.id) || rule.in_category(e))
+    }
+
+    /// The configured severity for `rule`, if any; an unknown word is an error.
+    pub fn severity_for(&self, rule: &str) -> Result<Option<crate::Severity>, InputError> {
+        let Some(word) = self.severity.get(rule) else {
+            return Ok(None);
+        };
+        match word.to_ascii_lowercase().as_str() {
+            "error" => Ok(Some(crate::Severity::Error)),
+            "warning" => Ok(Some(crate::Severity::Warning)),
+            "info" => Ok(Some(crate::Severity::Info)),
+            other => Err(InputError::new(format!(
+                "severity of `{rule}` must be error, warning or info, not `{other}`"
+            ))),
+        }
+    }
+
+    /// Checks that every rule id named in the table exists.
+    pub fn check(&self, registry: &[RuleInfo]) -> Result<(), InputError> {
+        let known = |name: &str| {
+            registry
+                .iter()
+                .any(|r| r.id.eq_ignore_ascii_case(name) || r.in_category(name))
+        };
+        let names = self
+            .except
+            .iter()
+            .chain(self.severity.keys())
+            .chain(self.ignore_only.keys());
+        for name in names {
+            if !known(name) {
+                return Err(InputError::new(format!(
+                    "[openapi]: unknown rule id or family `{name}`"
+                )));
+            }
+        }
+        for rule in self.severity.keys() {
+            self.severity_for(rule)?;
+        }
+        Ok(())
+    }
+}
+
+/// `GET /pets/{id}` matches that operation; `/pets` matches every operation
+/// on `/pets` and below; a method is compared case-insensitively.
+fn operation_matches(entry: &str, scope: &str) -> bool {
+    let split = |s: &str| match s.split_once(' ') {
+        Some((method, path)) if !method.starts_with('/') => {
+            (Some(method.to_ascii_uppercase()), path.to_string())
+        }
+        _ => (None, s.to_string()),
+    };
+    let (entry_method, entry_path) = split(entry.trim());
+    let (scope_method, scope_path) = split(scope.trim());
+    if entry_method.is_some() && entry_method != scope_method {
+        return false;
+    }
+    if entry_method.is_some() {
+        return entry_path == scope_path;
+    }
+    let prefix = entry_path.trim_end_matches('/');
+    scope_path == prefix
+        || scope_path.starts_with(&format!("{prefix}/"))
+        || scope_path == entry_path
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigKind {
     /// No configuration file was found: defaults apply.
@@ -51,6 +155,7 @@ pub enum ConfigKind {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub breaking: BreakingConfig,
+    pub openapi: OpenapiConfig,
     pub kind: ConfigKind,
     /// The file it was read from.
     pub path: Option<PathBuf>,
@@ -63,6 +168,8 @@ pub struct Config {
 struct ContractorToml {
     #[serde(default)]
     breaking: BreakingConfig,
+    #[serde(default)]
+    openapi: OpenapiConfig,
 }
 
 /// The parts of a buf.yaml we read; everything else in it is ignored.
@@ -87,6 +194,7 @@ impl Config {
     pub fn default_in(base_dir: PathBuf) -> Self {
         Self {
             breaking: BreakingConfig::default(),
+            openapi: OpenapiConfig::default(),
             kind: ConfigKind::Default,
             path: None,
             base_dir,
@@ -123,6 +231,7 @@ impl Config {
             })?;
             Ok(Config {
                 breaking: parsed.breaking,
+                openapi: parsed.openapi,
                 kind: ConfigKind::Contractor,
                 path: Some(path.into()),
                 base_dir,
@@ -289,6 +398,7 @@ fn parse_buf_yaml(
     let breaking = module.or(parsed.breaking).unwrap_or_default();
     Ok(Config {
         breaking,
+        openapi: OpenapiConfig::default(),
         kind,
         path: None,
         base_dir,
@@ -347,6 +457,7 @@ mod tests {
         let parsed: ContractorToml = toml::from_str(toml_text).unwrap();
         Config {
             breaking: parsed.breaking,
+            openapi: parsed.openapi,
             kind: ConfigKind::Contractor,
             path: None,
             base_dir: PathBuf::from("/repo"),
@@ -404,6 +515,26 @@ mod tests {
         assert!(!c.is_ignored(&REGISTRY[0], Path::new("/repo/legacyish/a.proto")));
         assert!(c.is_ignored(&REGISTRY[1], Path::new("/repo/wire/x.proto")));
         assert!(!c.is_ignored(&REGISTRY[0], Path::new("/repo/wire/x.proto")));
+    }
+
+    #[test]
+    fn openapi_ignores_match_operations_and_path_prefixes() {
+        assert!(operation_matches("GET /pets/{id}", "get /pets/{id}"));
+        assert!(!operation_matches("GET /pets/{id}", "PUT /pets/{id}"));
+        assert!(operation_matches("/pets", "DELETE /pets/{id}"));
+        assert!(operation_matches("/pets/", "GET /pets"));
+        assert!(!operation_matches("/pets", "GET /petstore"));
+        let c = config(
+            "[openapi]\nseverity = { \"A_NO_DELETE\" = \"warning\" }\nexcept = [\"WIRE\"]\n",
+        );
+        assert_eq!(
+            c.openapi.severity_for("A_NO_DELETE").unwrap(),
+            Some(crate::Severity::Warning)
+        );
+        assert!(!c.openapi.is_selected(&REGISTRY[2]));
+        assert!(c.openapi.check(REGISTRY).is_ok());
+        let bad = config("[openapi]\nseverity = { \"A_NO_DELETE\" = \"fatal\" }\n");
+        assert!(bad.openapi.check(REGISTRY).is_err());
     }
 
     #[test]

@@ -38,10 +38,12 @@ pub struct Finding {
     /// For deletions: where the deleted element stood in the old contract.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_location: Option<Location>,
-    /// The file's name inside its module (e.g. `google/pubsub/v1/pubsub.proto`),
-    /// which `ignore` paths in the configuration are matched against.
+    /// What `ignore` entries in the configuration are matched against: for
+    /// protobuf the file's name inside its module
+    /// (`google/pubsub/v1/pubsub.proto`), for OpenAPI the operation
+    /// (`GET /pets/{id}`) or, for document-wide findings, the file.
     #[serde(skip)]
-    pub module_path: String,
+    pub scope: String,
 }
 
 impl Finding {

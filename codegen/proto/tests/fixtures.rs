@@ -77,7 +77,7 @@ fn run_case(rule_id: &str, case: &Path) -> Result<(), String> {
             {
                 ""
             } else {
-                f.module_path.as_str()
+                f.scope.as_str()
             };
             let line = format!(
                 "{} {path}:{}:{}:{}:{}",

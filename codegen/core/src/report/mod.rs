@@ -4,6 +4,7 @@
 mod github;
 mod json;
 mod junit;
+mod markdown;
 mod sarif;
 mod text;
 
@@ -22,15 +23,17 @@ pub enum Format {
     Github,
     Sarif,
     Junit,
+    Markdown,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Text,
         Format::Json,
         Format::Github,
         Format::Sarif,
         Format::Junit,
+        Format::Markdown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Format {
             Format::Github => "github",
             Format::Sarif => "sarif",
             Format::Junit => "junit",
+            Format::Markdown => "markdown",
         }
     }
 }
@@ -52,7 +56,7 @@ impl FromStr for Format {
             .into_iter()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown format `{s}`; expected one of text, json, github, sarif, junit")
+                format!("unknown format `{s}`; expected one of text, json, github, sarif, junit, markdown")
             })
     }
 }
@@ -99,6 +103,7 @@ pub fn render(format: Format, report: &Report<'_>, style: TextStyle) -> String {
         Format::Github => github::render(report),
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
+        Format::Markdown => markdown::render(report),
     }
 }
 
@@ -132,7 +137,7 @@ pub(crate) mod tests {
                 Position::new(4, 3),
                 Position::new(4, 16),
             )),
-            module_path: "a.proto".into(),
+            scope: "a.proto".into(),
         };
         (vec![finding], sources)
     }

@@ -163,6 +163,9 @@ struct Walk<'g> {
     pending: Vec<Pending>,
     /// Index of the pair being compared.
     current: usize,
+    is_boundary: &'g dyn Fn(SchemaId, SchemaId) -> bool,
+    boundaries: Vec<(SchemaId, SchemaId)>,
+    boundary_set: HashSet<(SchemaId, SchemaId)>,
 }
 
 /// Compares `old_root` in `old` with `new_root` in `new`, for values that
@@ -174,6 +177,29 @@ pub fn compare(
     new_root: SchemaId,
     direction: Direction,
 ) -> Vec<Change> {
+    compare_within(old, old_root, new, new_root, direction, &|_, _| false).changes
+}
+
+/// What [`compare_within`] found: the changes inside the boundary, and the
+/// pairs at the boundary it did not enter.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    pub changes: Vec<Change>,
+    /// Pairs reached but not entered, each once, in walk order.
+    pub boundaries: Vec<(SchemaId, SchemaId)>,
+}
+
+/// [`compare`], but a child pair for which `is_boundary` says yes is not
+/// entered: it is returned so the caller can compare it once on its own (a
+/// shared component reached from many operations) and say where it is used.
+pub fn compare_within(
+    old: &SchemaGraph,
+    old_root: SchemaId,
+    new: &SchemaGraph,
+    new_root: SchemaId,
+    direction: Direction,
+    is_boundary: &dyn Fn(SchemaId, SchemaId) -> bool,
+) -> Comparison {
     let mut walk = Walk {
         old,
         new,
@@ -181,6 +207,9 @@ pub fn compare(
         changes: Vec::new(),
         pending: Vec::new(),
         current: 0,
+        is_boundary,
+        boundaries: Vec::new(),
+        boundary_set: HashSet::new(),
     };
     let mut seen = HashSet::new();
     walk.pending.push(Pending {
@@ -199,7 +228,10 @@ pub fn compare(
         }
         walk.current += 1;
     }
-    walk.changes
+    Comparison {
+        changes: walk.changes,
+        boundaries: walk.boundaries,
+    }
 }
 
 fn severity(effect: Effect, direction: Direction) -> Severity {
@@ -279,6 +311,12 @@ impl Walk<'_> {
 
     /// Queues a child pair of the pair being compared.
     fn push(&mut self, old: SchemaId, new: SchemaId, segment: String, property: Option<&str>) {
+        if (self.is_boundary)(old, new) {
+            if self.boundary_set.insert((old, new)) {
+                self.boundaries.push((old, new));
+            }
+            return;
+        }
         let parent = Some(self.current);
         self.pending.push(Pending {
             old,
@@ -701,7 +739,7 @@ impl Walk<'_> {
                 if !travels(self.old, *old_id) {
                     continue;
                 }
-                let child = self.child(item, name);
+                let child = self.child(name, *old_id, item.new);
                 let (severity, why) = match (request, was_required, new.additional) {
                     // The owner now rejects what clients still send.
                     (true, _, Additional::Forbidden) => {
@@ -723,7 +761,7 @@ impl Walk<'_> {
                 continue;
             };
             let is_required = new.required.contains(name);
-            let child = self.child(item, name);
+            let child = self.child(name, *old_id, new_id);
             if was_required != is_required && travels(self.new, new_id) {
                 if is_required {
                     self.effect(
@@ -753,7 +791,7 @@ impl Walk<'_> {
             if old.property(name).is_some() || !travels(self.new, *new_id) {
                 continue;
             }
-            let child = self.child(item, name);
+            let child = self.child(name, item.old, *new_id);
             if new.required.contains(name) {
                 self.effect(
                     &child,
@@ -802,11 +840,13 @@ impl Walk<'_> {
         }
     }
 
-    /// Where a property of the pair being compared is, for reporting on it.
-    fn child(&self, item: &Pending, name: &str) -> Pending {
+    /// A property of the pair being compared, for reporting on it: `old` and
+    /// `new` are the property's schemas (or the parent's where the property
+    /// is missing on that side), so locations point at the property.
+    fn child(&self, name: &str, old: SchemaId, new: SchemaId) -> Pending {
         Pending {
-            old: item.old,
-            new: item.new,
+            old,
+            new,
             parent: Some(self.current),
             segment: format!("properties/{}", escape(name)),
             property: Some(name.to_string()),
@@ -1394,6 +1434,38 @@ mod tests {
         let ((o, a), (n, b)) = (build(100_000, 10), build(100_000, 5));
         let c = compare(&o, a, &n, b, Direction::Request);
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn boundaries_are_reported_not_entered() {
+        // root { pet: Pet }, Pet { name: string (maxLength narrowed) }.
+        let build = |max: u64| {
+            let mut g = SchemaGraph::default();
+            let name = g.add(Schema {
+                max_length: Some(max),
+                ..typed(JsonType::String)
+            });
+            let pet = g.add(Schema {
+                name: Some("Pet".into()),
+                properties: vec![("name".into(), name)],
+                ..typed(JsonType::Object)
+            });
+            let root = g.add(Schema {
+                properties: vec![("pet".into(), pet)],
+                ..typed(JsonType::Object)
+            });
+            (g, root, pet)
+        };
+        let ((o, a, op), (n, b, np)) = (build(10), build(5));
+        let named = |x: SchemaId, _: SchemaId| o.get(x).name.is_some();
+        let c = compare_within(&o, a, &n, b, Direction::Request, &named);
+        assert!(c.changes.is_empty());
+        assert_eq!(c.boundaries, vec![(op, np)]);
+        let inside = compare_within(&o, op, &n, np, Direction::Request, &named);
+        assert_eq!(
+            kinds(&inside.changes),
+            [(ChangeKind::MaxLengthDecreased, Severity::Error)]
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::source::Location;
 
-pub use compat::{Change, ChangeKind, Direction, compare};
+pub use compat::{Change, ChangeKind, Comparison, Direction, compare, compare_within};
 
 /// A node of a [`SchemaGraph`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -155,7 +155,7 @@ impl<'a, 'm> Check<'a, 'm> {
         &mut self,
         location: Location,
         old_location: Option<Location>,
-        module_path: String,
+        scope: String,
         message: String,
     ) {
         self.out.push(Finding {
@@ -165,7 +165,7 @@ impl<'a, 'm> Check<'a, 'm> {
             message,
             location,
             old_location,
-            module_path,
+            scope,
         });
     }
 
