@@ -1015,7 +1015,7 @@ fn security_schemes(out: &mut Out<'_>) {
 /// How a shared component (a named schema) is used by the operations.
 #[derive(Default)]
 struct ComponentUse {
-    /// Operations whose schemas reach it, directly or through other components.
+    /// Operations whose schemas use it directly.
     users: BTreeSet<String>,
     /// Reached inside another schema (not only as a whole body or parameter).
     nested: bool,
@@ -1140,22 +1140,35 @@ fn components(out: &mut Out<'_>) {
         }
         results.insert(key, comparison.changes);
     }
-    // Users flow from a component to the components it reaches.
-    let mut pending: Vec<ComponentKey> = out.components.keys().copied().collect();
-    while let Some(key) = pending.pop() {
-        let users = out
-            .components
-            .get(&key)
-            .map(|u| u.users.clone())
-            .unwrap_or_default();
-        for child in children.get(&key).into_iter().flatten() {
-            let entry = out.components.entry(*child).or_default();
-            let before = entry.users.len();
-            entry.users.extend(users.iter().cloned());
-            if entry.users.len() != before {
-                pending.push(*child);
+    // Who uses a changed component: the operations that use it directly or
+    // use a component that reaches it. Walked upwards from the (few) changed
+    // components rather than downwards from every operation.
+    let mut parents: BTreeMap<ComponentKey, Vec<ComponentKey>> = BTreeMap::new();
+    for (parent, kids) in &children {
+        for kid in kids {
+            parents.entry(*kid).or_default().push(*parent);
+        }
+    }
+    let mut users_of: BTreeMap<ComponentKey, Vec<String>> = BTreeMap::new();
+    for key in results
+        .iter()
+        .filter(|(_, changes)| !changes.is_empty())
+        .map(|(key, _)| *key)
+    {
+        let mut seen = BTreeSet::from([key]);
+        let mut stack = vec![key];
+        let mut users = BTreeSet::new();
+        while let Some(at) = stack.pop() {
+            if let Some(usage) = out.components.get(&at) {
+                users.extend(usage.users.iter().cloned());
+            }
+            for parent in parents.get(&at).into_iter().flatten() {
+                if seen.insert(*parent) {
+                    stack.push(*parent);
+                }
             }
         }
+        users_of.insert(key, users.into_iter().collect());
     }
     for (key, changes) in results {
         if changes.is_empty() {
@@ -1171,10 +1184,8 @@ fn components(out: &mut Out<'_>) {
             .clone()
             .or_else(|| out.old.schemas.get(o).name.clone())
             .unwrap_or_default();
-        let (nested, users) = match out.components.get(&key) {
-            Some(u) => (u.nested, u.users.iter().cloned().collect::<Vec<_>>()),
-            None => (true, Vec::new()),
-        };
+        let nested = out.components.get(&key).is_none_or(|u| u.nested);
+        let users = users_of.remove(&key).unwrap_or_default();
         let used_by = match users.len() {
             0 => String::new(),
             1..=3 => format!(" (used by {})", users.join(", ")),
