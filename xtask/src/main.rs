@@ -12,6 +12,7 @@ mod bench;
 mod corpus;
 mod fsutil;
 mod mutate;
+mod openapi;
 mod tools;
 mod workspace;
 
@@ -25,7 +26,9 @@ commands:
   corpus                          compile the proto corpus, diff its version pairs, compare with buf
   mutate [--seed N] [--count N]   parity stress test against buf on random mutants (default 200)
          [--buf-per-category]     run buf once per category instead of once per mutant
-  bench [--runs N]                time contractor against buf on the version pairs (default 15)";
+  bench [--runs N]                time contractor against buf on the version pairs (default 15)
+  openapi-corpus                  diff every corpus OpenAPI document with itself and the version pairs
+  openapi-bench [--runs N]        time contractor's OpenAPI diff next to optic and openapi-diff";
 
 fn main() -> ExitCode {
     match run() {
@@ -70,6 +73,15 @@ fn run() -> Result<u8> {
             let runs = flags.number("--runs")?.unwrap_or(15) as usize;
             flags.finish()?;
             bench::run(&paths, runs.max(1))?
+        }
+        "openapi-corpus" => {
+            flags.finish()?;
+            openapi::corpus(&paths)?
+        }
+        "openapi-bench" => {
+            let runs = flags.number("--runs")?.unwrap_or(5) as usize;
+            flags.finish()?;
+            openapi::bench(&paths, runs.max(1))?
         }
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     };

@@ -906,8 +906,17 @@ fn security(out: &mut Out<'_>, old: &Operation, new: &Operation) {
     let schemes =
         |r: &BTreeMap<String, Vec<String>>| r.keys().cloned().collect::<BTreeSet<String>>();
     for o in &old.security {
-        // The same alternative, possibly with other scopes.
-        match new.security.iter().find(|n| schemes(n) == schemes(o)) {
+        if new.security.contains(o) {
+            continue;
+        }
+        // The same alternative with other scopes: among the new alternatives
+        // that are not themselves unchanged old ones.
+        let candidate = new
+            .security
+            .iter()
+            .filter(|n| !old.security.contains(n))
+            .find(|n| schemes(n) == schemes(o));
+        match candidate {
             Some(n) => {
                 for (scheme, scopes) in n {
                     let before = &o[scheme];
@@ -957,6 +966,9 @@ fn security(out: &mut Out<'_>, old: &Operation, new: &Operation) {
         }
     }
     for n in &new.security {
+        if old.security.contains(n) {
+            continue;
+        }
         if !old.security.iter().any(|o| schemes(o) == schemes(n))
             && !old
                 .security

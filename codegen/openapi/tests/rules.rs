@@ -722,3 +722,11 @@ fn shared_components_are_reported_once_with_their_users() {
     );
     assert_eq!(hits[0].location.start.line, 12);
 }
+
+#[test]
+fn alternatives_of_one_scheme_with_different_scopes_are_matched_exactly() {
+    let doc = format!(
+        "{BASE}components:\n  securitySchemes:\n    oauth: {{type: oauth2, flows: {{clientCredentials: {{tokenUrl: 'https://x', scopes: {{a: a, b: b}}}}}}}}\npaths:\n  /pets:\n    get:\n      security: [{{oauth: [a]}}, {{oauth: [b]}}]\n      responses: {{'200': {{description: ok}}}}\n"
+    );
+    assert!(diff(&doc, &doc).is_empty());
+}
