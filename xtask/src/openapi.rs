@@ -249,9 +249,9 @@ pub fn bench(paths: &Paths, runs: usize) -> Result<u8> {
             show_rss(rss),
             show_code(code)
         );
-        // Peers take seconds to minutes: one run each, cut off at 10 minutes.
+        // Peers take seconds to minutes: one run each, cut off at 3 minutes.
         for peer in &peers {
-            let (t, r, c) = measure((peer.command)(&old, &new), Duration::from_secs(600))?;
+            let (t, r, c) = measure((peer.command)(&old, &new), Duration::from_secs(180))?;
             let ratio = median.as_secs_f64() / t.as_secs_f64();
             println!(
                 "| {name} | {} | {} ms (contractor/peer {ratio:.3}) | {} | {} |",
