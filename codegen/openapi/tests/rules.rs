@@ -178,14 +178,6 @@ fn schemas(kind: ChangeKind) -> (&'static str, &'static str) {
             "{anyOf: [{type: string}, {type: integer}]}",
             "{anyOf: [{type: string}]}",
         ),
-        AllOfAdded => (
-            "{allOf: [{type: object}]}",
-            "{allOf: [{type: object}, {required: [a]}]}",
-        ),
-        AllOfRemoved => (
-            "{allOf: [{type: object}, {required: [a]}]}",
-            "{allOf: [{type: object}]}",
-        ),
         DiscriminatorPropertyChanged => (
             "{type: object, discriminator: {propertyName: a}}",
             "{type: object, discriminator: {propertyName: b}}",

@@ -111,8 +111,6 @@ change_kinds! {
     OneOfRemoved => "one-of-removed",
     AnyOfAdded => "any-of-added",
     AnyOfRemoved => "any-of-removed",
-    AllOfAdded => "all-of-added",
-    AllOfRemoved => "all-of-removed",
     DiscriminatorPropertyChanged => "discriminator-property-changed",
     DiscriminatorMappingAdded => "discriminator-mapping-added",
     DiscriminatorMappingRemoved => "discriminator-mapping-removed",
@@ -328,7 +326,8 @@ impl Walk<'_> {
     }
 
     fn pair(&mut self, item: &Pending) {
-        let (old, new) = (self.old.get(item.old), self.new.get(item.new));
+        let (old, new) = (flatten(self.old, item.old), flatten(self.new, item.new));
+        let (old, new) = (old.as_ref(), new.as_ref());
         self.types(item, old, new);
         self.format(item, old, new);
         self.enums(item, old, new);
@@ -926,15 +925,7 @@ impl Walk<'_> {
             (AnyOfAdded, Effect::Widened),
             (AnyOfRemoved, Effect::Narrowed),
         );
-        // Conjuncts: one more constrains more, one fewer less.
-        self.branches(
-            item,
-            &old.all_of,
-            &new.all_of,
-            "allOf",
-            (AllOfAdded, Effect::Narrowed),
-            (AllOfRemoved, Effect::Widened),
-        );
+        // `allOf` needs no branch rule: `flatten` merged its members already.
         match (old.not, new.not) {
             (None, Some(_)) => self.effect(item, NotAdded, Effect::Narrowed, "`not` added".into()),
             (Some(_), None) => {
@@ -1098,6 +1089,82 @@ impl Walk<'_> {
             self.emit(item, BecameDeprecated, Severity::Info, "deprecated".into());
         }
     }
+}
+
+/// How deep `allOf` members are merged (an `allOf` that includes itself
+/// through a cycle stops here).
+const MAX_ALL_OF_DEPTH: usize = 16;
+
+/// The schema with its `allOf` members merged in: what it admits, as one
+/// schema. `allOf: [$ref: Pet]` (the 3.0 way to add `nullable` or a
+/// description to a reference) and `Pet` itself then compare equal, and an
+/// `allOf` refactor shows up as the properties and constraints that really
+/// changed rather than as branches added or removed.
+fn flatten(graph: &SchemaGraph, id: SchemaId) -> std::borrow::Cow<'_, Schema> {
+    let schema = graph.get(id);
+    if schema.all_of.is_empty() {
+        return std::borrow::Cow::Borrowed(schema);
+    }
+    let mut merged = schema.clone();
+    merged.all_of.clear();
+    let mut pending: Vec<(SchemaId, usize)> = schema.all_of.iter().map(|m| (*m, 1)).collect();
+    let mut seen = HashSet::from([id]);
+    while let Some((member_id, depth)) = pending.pop() {
+        if depth > MAX_ALL_OF_DEPTH || !seen.insert(member_id) {
+            continue;
+        }
+        let member = graph.get(member_id);
+        pending.extend(member.all_of.iter().map(|m| (*m, depth + 1)));
+        merge_into(&mut merged, member);
+    }
+    std::borrow::Cow::Owned(merged)
+}
+
+/// Adds what `member` asserts to `merged` (which wins where both say something).
+fn merge_into(merged: &mut Schema, member: &Schema) {
+    // A wrapper that says only `nullable` keeps that and takes the member's types.
+    let only_null = merged.types.iter().all(|t| *t == JsonType::Null);
+    if only_null {
+        merged.types.extend(member.types.iter().copied());
+    }
+    merged.format = merged.format.take().or_else(|| member.format.clone());
+    merged.enum_values = merged
+        .enum_values
+        .take()
+        .or_else(|| member.enum_values.clone());
+    merged.extensible_enum |= member.extensible_enum;
+    merged.minimum = merged.minimum.or(member.minimum);
+    merged.maximum = merged.maximum.or(member.maximum);
+    merged.multiple_of = merged.multiple_of.or(member.multiple_of);
+    merged.min_length = merged.min_length.or(member.min_length);
+    merged.max_length = merged.max_length.or(member.max_length);
+    merged.pattern = merged.pattern.take().or_else(|| member.pattern.clone());
+    merged.items = merged.items.or(member.items);
+    merged.min_items = merged.min_items.or(member.min_items);
+    merged.max_items = merged.max_items.or(member.max_items);
+    merged.unique_items |= member.unique_items;
+    for (name, id) in &member.properties {
+        if merged.property(name).is_none() {
+            merged.properties.push((name.clone(), *id));
+        }
+    }
+    merged.required.extend(member.required.iter().cloned());
+    if merged.additional == Additional::Any {
+        merged.additional = member.additional;
+    }
+    merged.min_properties = merged.min_properties.or(member.min_properties);
+    merged.max_properties = merged.max_properties.or(member.max_properties);
+    merged.one_of.extend(member.one_of.iter().copied());
+    merged.any_of.extend(member.any_of.iter().copied());
+    merged.not = merged.not.or(member.not);
+    merged.discriminator = merged
+        .discriminator
+        .take()
+        .or_else(|| member.discriminator.clone());
+    merged.read_only |= member.read_only;
+    merged.write_only |= member.write_only;
+    merged.deprecated |= member.deprecated;
+    merged.default = merged.default.take().or_else(|| member.default.clone());
 }
 
 /// JSON-pointer escaping of one segment.
@@ -1465,6 +1532,45 @@ mod tests {
         assert_eq!(
             kinds(&inside.changes),
             [(ChangeKind::MaxLengthDecreased, Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn an_all_of_wrapper_equals_its_member() {
+        // allOf: [Pet] with nullable on the wrapper vs Pet made nullable.
+        let mut o = SchemaGraph::default();
+        let name = o.add(typed(JsonType::String));
+        let pet = o.add(Schema {
+            name: Some("Pet".into()),
+            properties: vec![("name".into(), name)],
+            ..typed(JsonType::Object)
+        });
+        let wrapper = o.add(Schema {
+            all_of: vec![pet],
+            types: BTreeSet::from([JsonType::Null]),
+            ..Schema::default()
+        });
+        let mut n = SchemaGraph::default();
+        let name2 = n.add(typed(JsonType::String));
+        let nullable_pet = n.add(Schema {
+            properties: vec![("name".into(), name2)],
+            types: BTreeSet::from([JsonType::Object, JsonType::Null]),
+            ..Schema::default()
+        });
+        assert!(compare(&o, wrapper, &n, nullable_pet, Direction::Response).is_empty());
+        // A member that adds a required property is a real change.
+        let extra = o.add(Schema {
+            required: BTreeSet::from(["name".to_string()]),
+            ..Schema::default()
+        });
+        let both = o.add(Schema {
+            all_of: vec![pet, extra],
+            ..Schema::default()
+        });
+        let c = compare(&o, both, &o, pet, Direction::Response);
+        assert_eq!(
+            kinds(&c),
+            [(ChangeKind::PropertyBecameOptional, Severity::Error)]
         );
     }
 
