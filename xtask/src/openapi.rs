@@ -167,7 +167,10 @@ fn peers() -> Vec<Peer> {
 
 /// Wall time and peak RSS (KiB, from GNU time when installed) of one run,
 /// cut off after `limit`.
-fn measure(mut cmd: Command, limit: Duration) -> Result<(Duration, Option<u64>, Option<i32>)> {
+fn measure(
+    mut cmd: Command,
+    limit: Duration,
+) -> Result<(Duration, Option<u64>, Option<i32>, Option<String>)> {
     let time = Path::new("/usr/bin/time");
     let rss_file =
         std::env::temp_dir().join(format!("contractor-bench-rss-{}", std::process::id()));
@@ -210,12 +213,54 @@ fn measure(mut cmd: Command, limit: Duration) -> Result<(Duration, Option<u64>, 
         .ok()
         .and_then(|t| t.lines().last().and_then(|l| l.trim().parse().ok()));
     let _ = std::fs::remove_file(&rss_file);
-    Ok((elapsed, rss, code))
+    // Exit 1 means "breaking" to the peers, and "failed" too: read what they said.
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    const FAILURES: [&str; 6] = [
+        "OpenApiDiffErrorImpl",
+        "invalid openapi",
+        "Error downloading",
+        "Set maximum size exceeded",
+        "heap out of memory",
+        "Unsupported OpenAPI version",
+    ];
+    let failure = FAILURES
+        .iter()
+        .find(|m| output.contains(**m))
+        .map(|m| m.to_string());
+    Ok((elapsed, rss, code, failure))
+}
+
+/// A copy of `path` in which `$ref`s to http(s) URLs are renamed. The corpus
+/// (GitHub's SCIM examples) holds such refs inside example values; both peers
+/// try to download them and fail on a machine without network, and
+/// contractor never follows them anyway. Returns the copy's path.
+fn sanitized(path: &Path, dir: &Path) -> Result<PathBuf> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let rewritten = [
+            "\"$ref\": \"http",
+            "\"$ref\":\"http",
+            "$ref: http",
+            "$ref: 'http",
+            "$ref: \"http",
+        ]
+        .iter()
+        .find(|pattern| line.contains(**pattern))
+        .map(|pattern| line.replacen(pattern, &pattern.replace("$ref", "x-example-ref"), 1));
+        out.push_str(rewritten.as_deref().unwrap_or(line));
+    }
+    let copy = dir.join(path.file_name().unwrap_or_default());
+    std::fs::write(&copy, out)?;
+    Ok(copy)
 }
 
 pub fn bench(paths: &Paths, runs: usize) -> Result<u8> {
     let contractor = Contractor::build(paths)?;
     let dir = openapi_dir(paths).join("production");
+    let scratch = crate::fsutil::TempDir::new("openapi-bench")?;
     let peers = peers();
     if peers.is_empty() {
         println!(
@@ -234,7 +279,7 @@ pub fn bench(paths: &Paths, runs: usize) -> Result<u8> {
                 .arg(&old)
                 .arg(&new)
                 .args(["--format", "json"]);
-            let (t, r, c) = measure(cmd, Duration::from_secs(120))?;
+            let (t, r, c, _) = measure(cmd, Duration::from_secs(120))?;
             times.push(t);
             rss = rss.max(r);
             code = c;
@@ -249,16 +294,32 @@ pub fn bench(paths: &Paths, runs: usize) -> Result<u8> {
             show_rss(rss),
             show_code(code)
         );
-        // Peers take seconds to minutes: one run each, cut off at 3 minutes.
+        // Peers take seconds to minutes: one run each, cut off at 5 minutes,
+        // on copies whose http `$ref`s they would try to download are renamed.
+        let side = |name: &str| -> Result<PathBuf> {
+            let d = scratch.path().join(name);
+            std::fs::create_dir_all(&d)?;
+            Ok(d)
+        };
+        let (old_copy, new_copy) = (
+            sanitized(&old, &side("old")?)?,
+            sanitized(&new, &side("new")?)?,
+        );
         for peer in &peers {
-            let (t, r, c) = measure((peer.command)(&old, &new), Duration::from_secs(180))?;
+            let (t, r, c, failure) = measure(
+                (peer.command)(&old_copy, &new_copy),
+                Duration::from_secs(300),
+            )?;
             let ratio = median.as_secs_f64() / t.as_secs_f64();
+            let outcome = match failure {
+                Some(why) => format!("failed: {why}"),
+                None => show_code(c),
+            };
             println!(
-                "| {name} | {} | {} ms (contractor/peer {ratio:.3}) | {} | {} |",
+                "| {name} | {} | {} ms (contractor/peer {ratio:.3}) | {} | {outcome} |",
                 peer.name,
                 t.as_millis(),
                 show_rss(r),
-                show_code(c)
             );
         }
     }
