@@ -191,10 +191,12 @@ fn measure(
     } else {
         std::mem::replace(&mut cmd, Command::new("true"))
     };
+    let log = std::env::temp_dir().join(format!("contractor-bench-log-{}", std::process::id()));
+    let log_file = std::fs::File::create(&log)?;
     let started = Instant::now();
     let mut child = run
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::from(log_file.try_clone()?))
+        .stderr(Stdio::from(log_file))
         .spawn()
         .context("cannot start")?;
     let code = loop {
