@@ -165,12 +165,20 @@ fn peers() -> Vec<Peer> {
     peers
 }
 
+/// One timed run.
+struct Measurement {
+    elapsed: Duration,
+    /// Peak resident set, KiB (with GNU time).
+    rss: Option<u64>,
+    /// `None` when cut off.
+    code: Option<i32>,
+    /// What the tool said when it failed rather than answered.
+    failure: Option<String>,
+}
+
 /// Wall time and peak RSS (KiB, from GNU time when installed) of one run,
 /// cut off after `limit`.
-fn measure(
-    mut cmd: Command,
-    limit: Duration,
-) -> Result<(Duration, Option<u64>, Option<i32>, Option<String>)> {
+fn measure(mut cmd: Command, limit: Duration) -> Result<Measurement> {
     let time = Path::new("/usr/bin/time");
     let rss_file =
         std::env::temp_dir().join(format!("contractor-bench-rss-{}", std::process::id()));
@@ -230,7 +238,12 @@ fn measure(
         .iter()
         .find(|m| output.contains(**m))
         .map(|m| m.to_string());
-    Ok((elapsed, rss, code, failure))
+    Ok(Measurement {
+        elapsed,
+        rss,
+        code,
+        failure,
+    })
 }
 
 /// A copy of `path` in which `$ref`s to http(s) URLs are renamed. The corpus
@@ -281,7 +294,12 @@ pub fn bench(paths: &Paths, runs: usize) -> Result<u8> {
                 .arg(&old)
                 .arg(&new)
                 .args(["--format", "json"]);
-            let (t, r, c, _) = measure(cmd, Duration::from_secs(120))?;
+            let Measurement {
+                elapsed: t,
+                rss: r,
+                code: c,
+                ..
+            } = measure(cmd, Duration::from_secs(120))?;
             times.push(t);
             rss = rss.max(r);
             code = c;
@@ -308,7 +326,12 @@ pub fn bench(paths: &Paths, runs: usize) -> Result<u8> {
             sanitized(&new, &side("new")?)?,
         );
         for peer in &peers {
-            let (t, r, c, failure) = measure(
+            let Measurement {
+                elapsed: t,
+                rss: r,
+                code: c,
+                failure,
+            } = measure(
                 (peer.command)(&old_copy, &new_copy),
                 Duration::from_secs(300),
             )?;
