@@ -1102,12 +1102,28 @@ const MAX_ALL_OF_DEPTH: usize = 16;
 /// changed rather than as branches added or removed.
 fn flatten(graph: &SchemaGraph, id: SchemaId) -> std::borrow::Cow<'_, Schema> {
     let schema = graph.get(id);
-    if schema.all_of.is_empty() {
+    let nullable_idiom =
+        nullable_branch(graph, &schema.any_of).or_else(|| nullable_branch(graph, &schema.one_of));
+    if schema.all_of.is_empty() && nullable_idiom.is_none() {
         return std::borrow::Cow::Borrowed(schema);
     }
     let mut merged = schema.clone();
-    merged.all_of.clear();
-    let mut pending: Vec<(SchemaId, usize)> = schema.all_of.iter().map(|m| (*m, 1)).collect();
+    if let Some(other) = nullable_idiom {
+        // `anyOf: [X, {type: null}]` is 3.1's way to write a nullable X.
+        merged.any_of.clear();
+        merged.one_of.clear();
+        merge_into(&mut merged, graph.get(other));
+        merged.types.insert(JsonType::Null);
+        if merged.types.len() == 1 {
+            // X admitted any type: the null type adds nothing.
+            merged.types.clear();
+        }
+    }
+    if merged.all_of.is_empty() {
+        return std::borrow::Cow::Owned(merged);
+    }
+    let all_of = std::mem::take(&mut merged.all_of);
+    let mut pending: Vec<(SchemaId, usize)> = all_of.iter().map(|m| (*m, 1)).collect();
     let mut seen = HashSet::from([id]);
     while let Some((member_id, depth)) = pending.pop() {
         if depth > MAX_ALL_OF_DEPTH || !seen.insert(member_id) {
@@ -1118,6 +1134,20 @@ fn flatten(graph: &SchemaGraph, id: SchemaId) -> std::borrow::Cow<'_, Schema> {
         merge_into(&mut merged, member);
     }
     std::borrow::Cow::Owned(merged)
+}
+
+/// For a two-branch union of which one admits only `null`: the other branch.
+fn nullable_branch(graph: &SchemaGraph, branches: &[SchemaId]) -> Option<SchemaId> {
+    let [a, b] = branches else { return None };
+    let only_null = |id: &SchemaId| {
+        let s = graph.get(*id);
+        s.types.len() == 1 && s.nullable() && s.properties.is_empty() && s.enum_values.is_none()
+    };
+    match (only_null(a), only_null(b)) {
+        (true, false) => Some(*b),
+        (false, true) => Some(*a),
+        _ => None,
+    }
 }
 
 /// Adds what `member` asserts to `merged` (which wins where both say something).
@@ -1572,6 +1602,27 @@ mod tests {
             kinds(&c),
             [(ChangeKind::PropertyBecameOptional, Severity::Error)]
         );
+    }
+
+    #[test]
+    fn any_of_with_null_is_nullable() {
+        let mut n = SchemaGraph::default();
+        let s = n.add(Schema {
+            max_length: Some(64),
+            ..typed(JsonType::String)
+        });
+        let null = n.add(typed(JsonType::Null));
+        let union = n.add(Schema {
+            any_of: vec![s, null],
+            ..Schema::default()
+        });
+        let mut o = SchemaGraph::default();
+        let old = o.add(Schema {
+            max_length: Some(64),
+            ..typed(JsonType::String)
+        });
+        let c = compare(&o, old, &n, union, Direction::Response);
+        assert_eq!(kinds(&c), [(ChangeKind::BecameNullable, Severity::Error)]);
     }
 
     #[test]
