@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use prost_types::EnumDescriptorProto;
 
 use super::messages::json_allowed;
-use super::{Check, Rule, ancestor_in_file, child, in_new_package, moved_parent, ranges, rule};
+use super::{Check, Declared, Rule, child, file_no_delete, ranges, rule};
 use crate::index::{EnumEntry, tag};
 
 const ALL: &[&str] = &["CSR", "FILE", "PACKAGE", "WIRE_JSON", "WIRE"];
@@ -76,38 +76,18 @@ fn enum_pairs<'c, 'm>(
 }
 
 fn enum_no_delete(check: &mut Check<'_, '_>) {
-    let mut reports = Vec::new();
-    for (old_file, new_file) in check.file_pairs() {
-        for old in check
-            .old
+    file_no_delete(check, "enum", |index| {
+        index
             .enums
             .values()
-            .filter(|e| std::ptr::eq(e.file, old_file))
-        {
-            let still_there = check
-                .new
-                .enums
-                .get(&in_new_package(&old.full_name, old_file, new_file))
-                .is_some_and(|n| std::ptr::eq(n.file, new_file));
-            if !still_there {
-                let parent = ancestor_in_file(
-                    check.new,
-                    moved_parent(old.parent.as_deref(), old_file, new_file).as_deref(),
-                    new_file,
-                );
-                reports.push((
-                    new_file,
-                    parent,
-                    old_file,
-                    old.path.clone(),
-                    format!("enum {} was deleted", old.full_name),
-                ));
-            }
-        }
-    }
-    for (nf, np, of, op, msg) in reports {
-        check.report_deleted(nf, &np, of, &op, msg);
-    }
+            .map(|e| Declared {
+                full_name: e.full_name.clone(),
+                file: e.file,
+                path: e.path.clone(),
+                parent: e.parent.clone(),
+            })
+            .collect()
+    });
 }
 
 fn enum_same_json_format(check: &mut Check<'_, '_>) {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use prost_types::field_descriptor_proto::Label;
 
 use super::fields::message_pairs;
-use super::{Check, Rule, ancestor_in_file, child, in_new_package, moved_parent, ranges, rule};
+use super::{Check, Declared, Rule, child, file_no_delete, ranges, rule};
 use crate::index::tag;
 
 const CSR_FILE: &[&str] = &["CSR", "FILE"];
@@ -72,38 +72,18 @@ pub fn rules() -> Vec<Rule> {
 }
 
 fn message_no_delete(check: &mut Check<'_, '_>) {
-    let mut reports = Vec::new();
-    for (old_file, new_file) in check.file_pairs() {
-        for old in check
-            .old
+    file_no_delete(check, "message", |index| {
+        index
             .messages
             .values()
-            .filter(|m| std::ptr::eq(m.file, old_file))
-        {
-            let still_there = check
-                .new
-                .messages
-                .get(&in_new_package(&old.full_name, old_file, new_file))
-                .is_some_and(|n| std::ptr::eq(n.file, new_file));
-            if !still_there {
-                let parent = ancestor_in_file(
-                    check.new,
-                    moved_parent(old.parent.as_deref(), old_file, new_file).as_deref(),
-                    new_file,
-                );
-                reports.push((
-                    new_file,
-                    parent,
-                    old_file,
-                    old.path.clone(),
-                    format!("message {} was deleted", old.full_name),
-                ));
-            }
-        }
-    }
-    for (nf, np, of, op, msg) in reports {
-        check.report_deleted(nf, &np, of, &op, msg);
-    }
+            .map(|m| Declared {
+                full_name: m.full_name.clone(),
+                file: m.file,
+                path: m.path.clone(),
+                parent: m.parent.clone(),
+            })
+            .collect()
+    });
 }
 
 fn message_no_remove_standard_descriptor_accessor(check: &mut Check<'_, '_>) {
@@ -320,33 +300,18 @@ pub fn extension_rules() -> Vec<Rule> {
 }
 
 fn extension_no_delete(check: &mut Check<'_, '_>) {
-    let (old_index, new_index) = (check.old, check.new);
-    for (old_file, new_file) in check.file_pairs() {
-        for old in old_index
+    file_no_delete(check, "extension", |index| {
+        index
             .extensions
             .values()
-            .filter(|x| std::ptr::eq(x.file, old_file))
-        {
-            let still_there = new_index
-                .extensions
-                .get(&in_new_package(&old.full_name, old_file, new_file))
-                .is_some_and(|n| std::ptr::eq(n.file, new_file));
-            if !still_there {
-                let parent = ancestor_in_file(
-                    new_index,
-                    moved_parent(old.parent.as_deref(), old_file, new_file).as_deref(),
-                    new_file,
-                );
-                check.report_deleted(
-                    new_file,
-                    &parent,
-                    old_file,
-                    &old.path,
-                    format!("extension {} was deleted", old.full_name),
-                );
-            }
-        }
-    }
+            .map(|x| Declared {
+                full_name: x.full_name.clone(),
+                file: x.file,
+                path: x.path.clone(),
+                parent: x.parent.clone(),
+            })
+            .collect()
+    });
 }
 
 #[cfg(test)]

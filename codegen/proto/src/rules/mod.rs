@@ -247,6 +247,43 @@ pub(crate) fn in_new_package(
     }
 }
 
+/// An element as the FILE-level `*_NO_DELETE` rules see it.
+pub(crate) struct Declared<'m> {
+    pub full_name: String,
+    pub file: &'m ModuleFile,
+    pub path: Vec<i32>,
+    /// The enclosing message's full name, if nested.
+    pub parent: Option<String>,
+}
+
+/// Reports every `what` of an old file that its paired new file no longer
+/// declares under the same name inside the package, at the nearest enclosing
+/// message that survives in the new file (else at the file).
+pub(crate) fn file_no_delete<'m>(
+    check: &mut Check<'_, 'm>,
+    what: &str,
+    declared: impl Fn(&Index<'m>) -> Vec<Declared<'m>>,
+) {
+    let (old_index, new_index) = (check.old, check.new);
+    let old = declared(old_index);
+    let new: std::collections::HashSet<(String, *const ModuleFile)> = declared(new_index)
+        .into_iter()
+        .map(|d| (d.full_name, d.file as *const ModuleFile))
+        .collect();
+    for (old_file, new_file) in check.file_pairs() {
+        for element in old.iter().filter(|d| std::ptr::eq(d.file, old_file)) {
+            let name = in_new_package(&element.full_name, old_file, new_file);
+            if new.contains(&(name, new_file as *const ModuleFile)) {
+                continue;
+            }
+            let parent = moved_parent(element.parent.as_deref(), old_file, new_file);
+            let at = ancestor_in_file(new_index, parent.as_deref(), new_file);
+            let msg = format!("{what} {} was deleted", element.full_name);
+            check.report_deleted(new_file, &at, old_file, &element.path, msg);
+        }
+    }
+}
+
 /// [`in_new_package`] for an optional parent name.
 pub(crate) fn moved_parent(
     parent: Option<&str>,

@@ -2,7 +2,7 @@
 
 use prost_types::MethodDescriptorProto;
 
-use super::{Check, Rule, child, in_new_package, rule};
+use super::{Check, Declared, Rule, child, file_no_delete, rule};
 use crate::index::{Index, ServiceEntry, tag};
 
 const ALL: &[&str] = &["CSR", "FILE", "PACKAGE", "WIRE_JSON", "WIRE"];
@@ -55,32 +55,19 @@ pub fn rules() -> Vec<Rule> {
 }
 
 fn service_no_delete(check: &mut Check<'_, '_>) {
-    let mut reports = Vec::new();
-    for (old_file, new_file) in check.file_pairs() {
-        for old in check
-            .old
+    // buf points at the file, never at a declaration, for services.
+    file_no_delete(check, "service", |index| {
+        index
             .services
             .values()
-            .filter(|s| std::ptr::eq(s.file, old_file))
-        {
-            let still_there = check
-                .new
-                .services
-                .get(&in_new_package(&old.full_name, old_file, new_file))
-                .is_some_and(|n| std::ptr::eq(n.file, new_file));
-            if !still_there {
-                reports.push((
-                    new_file,
-                    old_file,
-                    old.path.clone(),
-                    format!("service {} was deleted", old.full_name),
-                ));
-            }
-        }
-    }
-    for (nf, of, op, msg) in reports {
-        check.report_deleted(nf, &[], of, &op, msg);
-    }
+            .map(|s| Declared {
+                full_name: s.full_name.clone(),
+                file: s.file,
+                path: s.path.clone(),
+                parent: None,
+            })
+            .collect()
+    });
 }
 
 /// Each RPC present on both sides: (new service, old method, new method, new method path).
