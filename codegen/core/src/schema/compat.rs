@@ -485,70 +485,26 @@ impl Walk<'_> {
         let stricter_max = |a: Bound, b: Bound| {
             b.value < a.value || (b.value == a.value && b.exclusive && !a.exclusive)
         };
-        match (old.minimum, new.minimum) {
-            (Some(o), Some(n)) if o != n => {
-                let (kind, effect) = if stricter_min(o, n) {
-                    (MinIncreased, Effect::Narrowed)
-                } else {
-                    (MinDecreased, Effect::Widened)
-                };
-                self.effect(
-                    item,
-                    kind,
-                    effect,
-                    format!(
-                        "minimum changed from {} to {}",
-                        show_bound(o),
-                        show_bound(n)
-                    ),
-                );
-            }
-            (None, Some(n)) => self.effect(
-                item,
-                MinAdded,
-                Effect::Narrowed,
-                format!("minimum {} added", show_bound(n)),
-            ),
-            (Some(o), None) => self.effect(
-                item,
-                MinRemoved,
-                Effect::Widened,
-                format!("minimum {} removed", show_bound(o)),
-            ),
-            _ => {}
-        }
-        match (old.maximum, new.maximum) {
-            (Some(o), Some(n)) if o != n => {
-                let (kind, effect) = if stricter_max(o, n) {
-                    (MaxDecreased, Effect::Narrowed)
-                } else {
-                    (MaxIncreased, Effect::Widened)
-                };
-                self.effect(
-                    item,
-                    kind,
-                    effect,
-                    format!(
-                        "maximum changed from {} to {}",
-                        show_bound(o),
-                        show_bound(n)
-                    ),
-                );
-            }
-            (None, Some(n)) => self.effect(
-                item,
-                MaxAdded,
-                Effect::Narrowed,
-                format!("maximum {} added", show_bound(n)),
-            ),
-            (Some(o), None) => self.effect(
-                item,
-                MaxRemoved,
-                Effect::Widened,
-                format!("maximum {} removed", show_bound(o)),
-            ),
-            _ => {}
-        }
+        let (min_kinds, max_kinds) = (
+            (MinIncreased, MinDecreased, MinAdded, MinRemoved),
+            (MaxDecreased, MaxIncreased, MaxAdded, MaxRemoved),
+        );
+        self.bound(
+            item,
+            old.minimum,
+            new.minimum,
+            stricter_min,
+            min_kinds,
+            "minimum",
+        );
+        self.bound(
+            item,
+            old.maximum,
+            new.maximum,
+            stricter_max,
+            max_kinds,
+            "maximum",
+        );
         if old.multiple_of != new.multiple_of {
             // A new multiple that divides the old one admits more; one that is a multiple of it, less.
             let effect = match (old.multiple_of, new.multiple_of) {
@@ -569,6 +525,46 @@ impl Walk<'_> {
                     show(new.multiple_of)
                 ),
             );
+        }
+    }
+
+    /// A numeric bound. `kinds`: (stricter, looser, added, removed).
+    fn bound(
+        &mut self,
+        item: &Pending,
+        old: Option<Bound>,
+        new: Option<Bound>,
+        stricter: impl Fn(Bound, Bound) -> bool,
+        kinds: (ChangeKind, ChangeKind, ChangeKind, ChangeKind),
+        name: &str,
+    ) {
+        match (old, new) {
+            (Some(o), Some(n)) if o != n => {
+                let (kind, effect) = if stricter(o, n) {
+                    (kinds.0, Effect::Narrowed)
+                } else {
+                    (kinds.1, Effect::Widened)
+                };
+                self.effect(
+                    item,
+                    kind,
+                    effect,
+                    format!("{name} changed from {} to {}", show_bound(o), show_bound(n)),
+                );
+            }
+            (None, Some(n)) => self.effect(
+                item,
+                kinds.2,
+                Effect::Narrowed,
+                format!("{name} {} added", show_bound(n)),
+            ),
+            (Some(o), None) => self.effect(
+                item,
+                kinds.3,
+                Effect::Widened,
+                format!("{name} {} removed", show_bound(o)),
+            ),
+            _ => {}
         }
     }
 
