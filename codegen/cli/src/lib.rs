@@ -37,6 +37,41 @@ enum Command {
     Diff(DiffArgs),
     /// List the breaking-change rules with their categories.
     Rules(RulesArgs),
+    /// Generate a typed Rust client and server crate from an OpenAPI document.
+    ///
+    /// Writes Cargo.toml, README.md and src/lib.rs into --out. With --check, writes
+    /// nothing and exits 1 (printing a diff) if the directory differs from what would be
+    /// generated.
+    Generate(GenerateArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct GenerateArgs {
+    /// The contract (an OpenAPI 3.0 or 3.1 document, YAML or JSON).
+    #[arg(value_name = "SPEC")]
+    spec: PathBuf,
+    /// The directory of the generated crate.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Generate the client (both sides when neither --client nor --server is given).
+    #[arg(long)]
+    client: bool,
+    /// Generate the server (both sides when neither --client nor --server is given).
+    #[arg(long)]
+    server: bool,
+    /// The crate's name (default: from the file name).
+    #[arg(long, value_name = "NAME")]
+    crate_name: Option<String>,
+    /// Depend on contractor-runtime at this path (default: this contractor's own
+    /// source tree when it exists, else the crates.io version).
+    #[arg(long, value_name = "PATH", conflicts_with = "runtime_version")]
+    runtime_path: Option<PathBuf>,
+    /// Depend on this contractor-runtime version from crates.io.
+    #[arg(long, value_name = "VERSION")]
+    runtime_version: Option<String>,
+    /// Do not write; exit 1 if --out differs from what would be generated.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -145,6 +180,7 @@ pub fn run(
     let result = match cli.command {
         Command::Diff(args) => diff(&args, stdout),
         Command::Rules(args) => rules(&args, stdout),
+        Command::Generate(args) => generate(&args, stdout, stderr),
     };
     match result {
         Ok(code) => code,
@@ -153,6 +189,138 @@ pub fn run(
             EXIT_BAD_INPUT
         }
     }
+}
+
+fn generate(
+    args: &GenerateArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<i32, InputError> {
+    if !args.spec.is_file() {
+        return Err(InputError::in_file(
+            args.spec.display().to_string(),
+            "no such file",
+        ));
+    }
+    if detect_lang(&args.spec)? != Lang::Openapi {
+        return Err(InputError::in_file(
+            args.spec.display().to_string(),
+            "generate supports OpenAPI documents (.yaml, .yml, .json) so far",
+        ));
+    }
+    let both = !args.client && !args.server;
+    let options = contractor_rust::Options {
+        client: both || args.client,
+        server: both || args.server,
+    };
+    let output = contractor_build::generate_openapi(&args.spec, options).map_err(build_error)?;
+    let crate_name = match &args.crate_name {
+        Some(name) => {
+            let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                return Err(InputError::new(format!(
+                    "--crate-name {name:?}: use ASCII letters, digits, '-' and '_', starting with a letter"
+                )));
+            }
+            name.clone()
+        }
+        None => contractor_rust::crate_name(&contractor_build::module_name(&args.spec)),
+    };
+    let runtime = runtime_dependency(args);
+    let source = args
+        .spec
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("contract")
+        .to_string();
+    let files = contractor_rust::sdk_crate(
+        &output.api,
+        &output.generated,
+        &contractor_rust::CrateSpec {
+            crate_name: &crate_name,
+            source: &source,
+            runtime,
+            options,
+        },
+    )
+    .map_err(|e| InputError::new(e.to_string()))?;
+    if args.check {
+        let mut drift = false;
+        for (relative, contents) in &files {
+            let path = args.out.join(relative);
+            let current = std::fs::read_to_string(&path).unwrap_or_default();
+            if current != *contents {
+                drift = true;
+                let diff = similar::TextDiff::from_lines(current.as_str(), contents.as_str());
+                let shown = path.display().to_string();
+                let _ = write!(
+                    stdout,
+                    "{}",
+                    diff.unified_diff()
+                        .context_radius(3)
+                        .header(&shown, &format!("{shown} (generated)"))
+                );
+            }
+        }
+        if drift {
+            let _ = writeln!(
+                stderr,
+                "{} is out of date with {}: run `contractor generate {} --out {}`",
+                args.out.display(),
+                args.spec.display(),
+                args.spec.display(),
+                args.out.display()
+            );
+            return Ok(EXIT_BREAKING);
+        }
+        return Ok(EXIT_OK);
+    }
+    let mut changed = 0;
+    for (relative, contents) in &files {
+        if contractor_build::write_if_changed(&args.out.join(relative), contents)
+            .map_err(build_error)?
+        {
+            changed += 1;
+        }
+    }
+    let lines: usize = files.iter().map(|(_, c)| c.lines().count()).sum();
+    let _ = writeln!(
+        stderr,
+        "generated {crate_name} in {}: {} operations, {} types, {lines} lines ({changed} files changed)",
+        args.out.display(),
+        output.generated.operations,
+        output.generated.types,
+    );
+    Ok(EXIT_OK)
+}
+
+fn build_error(e: contractor_build::Error) -> InputError {
+    match e {
+        contractor_build::Error::Input(e) => e,
+        other => InputError::new(other.to_string()),
+    }
+}
+
+/// Where the generated crate finds contractor-runtime.
+fn runtime_dependency(args: &GenerateArgs) -> contractor_rust::RuntimeDependency {
+    use contractor_rust::RuntimeDependency;
+    if let Some(path) = &args.runtime_path {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        return RuntimeDependency::Path(path.display().to_string());
+    }
+    if let Some(version) = &args.runtime_version {
+        return RuntimeDependency::Version(version.clone());
+    }
+    // A contractor built from source generates crates that build against
+    // that same source tree's runtime, as they stand.
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("codegen/runtime");
+    if own.join("Cargo.toml").is_file() {
+        return RuntimeDependency::Path(own.display().to_string());
+    }
+    RuntimeDependency::Version(env!("CARGO_PKG_VERSION").to_string())
 }
 
 fn detect_lang(path: &Path) -> Result<Lang, InputError> {

@@ -51,6 +51,11 @@ pub fn lower(docs: &mut DocumentSet) -> Result<Api, InputError> {
         names,
     };
     let root = l.docs.root();
+    if let Some(info) = l.docs.get(root, "info") {
+        l.api.title = l.string_at(info, "title").unwrap_or_default();
+        l.api.api_version = l.string_at(info, "version").unwrap_or_default();
+        l.api.description = l.string_at(info, "description");
+    }
     let global_security = match l.docs.get(root, "security") {
         Some(node) => l.security(node)?,
         None => Vec::new(),
@@ -85,11 +90,18 @@ pub fn lower(docs: &mut DocumentSet) -> Result<Api, InputError> {
                     _ => String::new(),
                 };
                 let location = l.docs.location(node);
+                let (api_key_in, api_key_name) = if kind == "apiKey" {
+                    (l.string_at(node, "in"), l.string_at(node, "name"))
+                } else {
+                    (None, None)
+                };
                 l.api.security_schemes.insert(
                     name,
                     SecurityScheme {
                         kind,
                         detail,
+                        api_key_in,
+                        api_key_name,
                         location,
                     },
                 );
@@ -185,6 +197,16 @@ impl Lowerer<'_> {
         }
     }
 
+    /// `x-timeout`: a number of milliseconds, or a string such as `"500ms"`,
+    /// `"5s"` or `"2m"`. Anything else is ignored (it is an extension).
+    fn timeout_at(&self, map: NodeId, key: &str) -> Option<u64> {
+        match self.docs.get(map, key).map(|n| &self.docs.node(n).value) {
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) => parse_duration_ms(s),
+            _ => None,
+        }
+    }
+
     fn count_at(&self, map: NodeId, key: &str) -> Option<u64> {
         match self.docs.get(map, key).map(|n| &self.docs.node(n).value) {
             Some(Value::Number(n)) => n.as_u64(),
@@ -239,7 +261,10 @@ impl Lowerer<'_> {
                 method,
                 path: path.to_string(),
                 operation_id: self.string_at(node, "operationId"),
+                summary: self.string_at(node, "summary"),
+                description: self.string_at(node, "description"),
                 deprecated: self.bool_at(node, "deprecated"),
+                timeout_ms: self.timeout_at(node, "x-timeout"),
                 sunset: self.string_at(node, "x-sunset"),
                 parameters,
                 request_body,
@@ -289,6 +314,7 @@ impl Lowerer<'_> {
                 schema,
                 style: self.string_at(node, "style"),
                 explode: self.opt_bool_at(node, "explode"),
+                description: self.string_at(node, "description"),
                 location: self.docs.location(node),
             });
         }
@@ -319,6 +345,7 @@ impl Lowerer<'_> {
         let content = self.content(self.docs.get(node, "content"))?;
         Ok(RequestBody {
             required: self.bool_at(node, "required"),
+            description: self.string_at(node, "description"),
             content,
             location: self.docs.location(node),
         })
@@ -347,6 +374,7 @@ impl Lowerer<'_> {
             }
         }
         Ok(Response {
+            description: self.string_at(node, "description"),
             headers,
             content,
             location: self.docs.location(node),
@@ -411,6 +439,8 @@ impl Lowerer<'_> {
         let mut s = Schema {
             name: self.schema_name(node),
             location: Some(self.docs.location(node)),
+            title: self.string_at(node, "title"),
+            description: self.string_at(node, "description"),
             ..Schema::default()
         };
         match &self.docs.node(node).value {
@@ -593,5 +623,37 @@ impl Lowerer<'_> {
                     .collect(),
             ),
         }
+    }
+}
+
+/// `"500ms"`, `"5s"`, `"2m"`, `"1h"` or a bare number of milliseconds.
+fn parse_duration_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let value: u64 = text[..digits].parse().ok()?;
+    let factor = match text[digits..].trim() {
+        "" | "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    value.checked_mul(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration_ms;
+
+    #[test]
+    fn timeouts_read_as_milliseconds() {
+        assert_eq!(parse_duration_ms("250"), Some(250));
+        assert_eq!(parse_duration_ms("500ms"), Some(500));
+        assert_eq!(parse_duration_ms("5s"), Some(5_000));
+        assert_eq!(parse_duration_ms("2m"), Some(120_000));
+        assert_eq!(parse_duration_ms("soon"), None);
+        assert_eq!(parse_duration_ms("5 days"), None);
     }
 }

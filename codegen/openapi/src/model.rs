@@ -81,6 +81,7 @@ pub struct Parameter {
     pub schema: Option<SchemaId>,
     pub style: Option<String>,
     pub explode: Option<bool>,
+    pub description: Option<String>,
     pub location: Location,
 }
 
@@ -105,6 +106,7 @@ pub struct Media {
 #[derive(Debug, Clone)]
 pub struct RequestBody {
     pub required: bool,
+    pub description: Option<String>,
     /// Media type (lower-cased) -> content.
     pub content: BTreeMap<String, Media>,
     pub location: Location,
@@ -120,6 +122,7 @@ pub struct Header {
 
 #[derive(Debug, Clone)]
 pub struct Response {
+    pub description: Option<String>,
     /// Header name (lower-cased) -> header.
     pub headers: BTreeMap<String, Header>,
     pub content: BTreeMap<String, Media>,
@@ -136,7 +139,12 @@ pub struct Operation {
     /// The path as written (`/pets/{petId}`).
     pub path: String,
     pub operation_id: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
     pub deprecated: bool,
+    /// `x-timeout`: the server's budget for the operation, in milliseconds
+    /// (written as a number of milliseconds or a duration such as `"5s"`).
+    pub timeout_ms: Option<u64>,
     /// `x-sunset` (an RFC 3339 date), when the operation may be removed.
     pub sunset: Option<String>,
     /// Path-item and operation parameters merged (operation wins).
@@ -185,6 +193,10 @@ pub struct SecurityScheme {
     pub kind: String,
     /// For http: the scheme (`bearer`, `basic`); for apiKey: `in` and name.
     pub detail: String,
+    /// For apiKey: where the key travels (`header`, `query`, `cookie`).
+    pub api_key_in: Option<String>,
+    /// For apiKey: the header, query parameter or cookie name.
+    pub api_key_name: Option<String>,
     pub location: Location,
 }
 
@@ -193,6 +205,10 @@ pub struct SecurityScheme {
 pub struct Api {
     /// `3.0.3`, `3.1.0`, ...
     pub version: String,
+    /// `info.title`, `info.version` and `info.description`.
+    pub title: String,
+    pub api_version: String,
+    pub description: Option<String>,
     pub operations: Vec<Operation>,
     /// Webhooks (3.1) are operations the API calls: their requests are
     /// what the API sends, so rules treat them with the directions swapped.

@@ -1096,7 +1096,7 @@ const MAX_ALL_OF_DEPTH: usize = 16;
 /// description to a reference) and `Pet` itself then compare equal, and an
 /// `allOf` refactor shows up as the properties and constraints that really
 /// changed rather than as branches added or removed.
-fn flatten(graph: &SchemaGraph, id: SchemaId) -> std::borrow::Cow<'_, Schema> {
+pub fn flatten(graph: &SchemaGraph, id: SchemaId) -> std::borrow::Cow<'_, Schema> {
     let schema = graph.get(id);
     let nullable_idiom =
         nullable_branch(graph, &schema.any_of).or_else(|| nullable_branch(graph, &schema.one_of));

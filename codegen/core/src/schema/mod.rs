@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::source::Location;
 
-pub use compat::{Change, ChangeKind, Comparison, Direction, compare, compare_within};
+pub use compat::{Change, ChangeKind, Comparison, Direction, compare, compare_within, flatten};
 
 /// A node of a [`SchemaGraph`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -80,6 +80,9 @@ pub struct Schema {
     pub name: Option<String>,
     /// Where the schema is written.
     pub location: Option<Location>,
+    /// `title` and `description`: documentation only, never compared.
+    pub title: Option<String>,
+    pub description: Option<String>,
     /// Admitted types; empty means any type.
     pub types: BTreeSet<JsonType>,
     pub format: Option<String>,
