@@ -848,6 +848,12 @@ impl Call {
             self.fail(format!("path parameter `{name}` must not be null"));
             return self;
         }
+        // URL parsers resolve `.`/`..` segments (even percent-encoded), which would change
+        // the request target.
+        if matches!(v.as_str(), Some("." | "..")) {
+            self.fail(format!("path parameter `{name}` must not be `.` or `..`"));
+            return self;
+        }
         let (style, explode) = self
             .declared(name, ParamLocation::Path)
             .unwrap_or((ParamStyle::Simple, false));
@@ -1041,7 +1047,7 @@ impl Call {
             self.fail("a multipart body must be an object".into());
             return self;
         };
-        let boundary = format!("contractor-{}", uuid::Uuid::new_v4().simple());
+        let boundary = format!("contractor-{:032x}", rand::random::<u128>());
         let mut out = Vec::new();
         for (name, v) in &map {
             if v.is_null() {
@@ -1286,6 +1292,9 @@ mod tests {
         let mut c = call();
         c.path_param("id", &Option::<u8>::None);
         assert!(c.error.is_some());
+        let mut c = call();
+        c.path_param("id", &"..");
+        assert!(c.error.as_deref().unwrap().contains("`..`"));
         assert_eq!(unfilled_placeholder("/a/{id}/b"), Some("id"));
     }
 

@@ -5,7 +5,7 @@
 //! the same id without any plumbing. A task-local does not follow `tokio::spawn`: wrap a
 //! spawned future in [`scope`] to keep the id.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 /// The header that carries the correlation id.
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -13,14 +13,19 @@ pub const CORRELATION_HEADER: &str = "x-correlation-id";
 /// Accepted on incoming requests when [`CORRELATION_HEADER`] is absent (proxies set it).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// [`CORRELATION_HEADER`] as a parsed name (lookups by `&str` parse the name every time).
+pub(crate) const CORRELATION_NAME: HeaderName = HeaderName::from_static(CORRELATION_HEADER);
+const REQUEST_ID_NAME: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+
 /// The longest id accepted from a peer.
 pub const MAX_LEN: usize = 128;
 
 #[derive(Clone)]
 struct Current {
     id: String,
-    /// The request path, for the `instance` of problems built inside a server handler.
-    instance: Option<String>,
+    /// The request URI (a cheap clone), for the `instance` of problems built inside a server
+    /// request.
+    uri: Option<http::Uri>,
 }
 
 tokio::task_local! {
@@ -32,32 +37,32 @@ pub fn current() -> Option<String> {
     CURRENT.try_with(|c| c.id.clone()).ok()
 }
 
-/// Runs `fut` with `id` as the current correlation id.
-pub async fn scope<F: Future>(id: String, fut: F) -> F::Output {
-    CURRENT.scope(Current { id, instance: None }, fut).await
+/// Runs `fut` with `id` as the current correlation id: `scope(id, fut).await`.
+// Not an `async fn`: that would store `fut` twice in the returned future.
+pub fn scope<F: Future>(id: String, fut: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(Current { id, uri: None }, fut)
 }
 
-/// Like [`scope`], also recording the request path for problem `instance`s.
-pub(crate) async fn scope_request<F: Future>(id: String, path: String, fut: F) -> F::Output {
-    CURRENT
-        .scope(
-            Current {
-                id,
-                instance: Some(path),
-            },
-            fut,
-        )
-        .await
+/// Like [`scope`], also recording the request URI for problem `instance`s.
+pub(crate) fn scope_request<F: Future>(
+    id: String,
+    uri: http::Uri,
+    fut: F,
+) -> impl Future<Output = F::Output> {
+    CURRENT.scope(Current { id, uri: Some(uri) }, fut)
 }
 
 /// The request path recorded by the server for the current task.
 pub(crate) fn current_instance() -> Option<String> {
-    CURRENT.try_with(|c| c.instance.clone()).ok().flatten()
+    CURRENT
+        .try_with(|c| c.uri.as_ref().map(|u| u.path().to_owned()))
+        .ok()
+        .flatten()
 }
 
 /// A new id (a UUID v4).
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    crate::encoding::fast_uuid_v4()
 }
 
 /// `true` for an id worth propagating: 1 to [`MAX_LEN`] printable ASCII characters.
@@ -71,10 +76,10 @@ pub fn is_valid(id: &str) -> bool {
 /// The id of an incoming request: `x-correlation-id`, else `x-request-id`, if valid; otherwise
 /// a new one.
 pub fn from_headers(headers: &HeaderMap) -> String {
-    [CORRELATION_HEADER, REQUEST_ID_HEADER]
+    [CORRELATION_NAME, REQUEST_ID_NAME]
         .iter()
         .find_map(|name| {
-            let value = headers.get(*name)?.to_str().ok()?;
+            let value = headers.get(name)?.to_str().ok()?;
             is_valid(value).then(|| value.to_owned())
         })
         .unwrap_or_else(new_id)
@@ -113,7 +118,8 @@ mod tests {
         assert_eq!(current(), None);
         let seen = scope("id-1".into(), async { current() }).await;
         assert_eq!(seen.as_deref(), Some("id-1"));
-        let inst = scope_request("id-2".into(), "/p".into(), async { current_instance() }).await;
+        let uri = http::Uri::from_static("/p?q=1");
+        let inst = scope_request("id-2".into(), uri, async { current_instance() }).await;
         assert_eq!(inst.as_deref(), Some("/p"));
     }
 }

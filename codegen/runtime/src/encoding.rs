@@ -103,6 +103,38 @@ pub(crate) fn encode_base64(b: &[u8]) -> String {
     STANDARD.encode(b)
 }
 
+/// A random UUID v4 as text, from the thread-local CSPRNG (`Uuid::new_v4` asks the OS for
+/// every id: a `getrandom` syscall each).
+pub(crate) fn uuid_v4() -> String {
+    uuid_text(rand::random())
+}
+
+/// A UUID v4 from a fast non-cryptographic generator (wyrand, seeded per thread from the
+/// CSPRNG): for correlation ids, made for every request, which must be unique but are not
+/// secrets.
+pub(crate) fn fast_uuid_v4() -> String {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(rand::random());
+    }
+    let next = || {
+        STATE.with(|s| {
+            let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
+            s.set(x);
+            let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+            (t >> 64) as u64 ^ t as u64
+        })
+    };
+    let bytes = (u128::from(next()) << 64 | u128::from(next())).to_le_bytes();
+    uuid_text(bytes)
+}
+
+fn uuid_text(random: [u8; 16]) -> String {
+    let id = uuid::Builder::from_random_bytes(random).into_uuid();
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    id.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
 /// Lower-case hex of a SHA-256 digest over `parts`, each followed by a NUL separator so that
 /// `("ab", "c")` and `("a", "bc")` differ.
 pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
@@ -158,6 +190,16 @@ mod tests {
         assert!(is_base64("aGVsbG8="));
         assert!(is_base64("aGVsbG8"));
         assert!(!is_base64("aGVsb G8="));
+    }
+
+    #[test]
+    fn uuids_are_v4() {
+        for f in [uuid_v4, fast_uuid_v4] {
+            let id = uuid::Uuid::try_parse(&f()).unwrap();
+            assert_eq!(id.get_version_num(), 4);
+            let many: std::collections::HashSet<String> = (0..1000).map(|_| f()).collect();
+            assert_eq!(many.len(), 1000);
+        }
     }
 
     #[test]

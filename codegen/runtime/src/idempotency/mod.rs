@@ -40,6 +40,9 @@ pub use redis_store::RedisStore;
 /// The request header that carries the key.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
+/// [`IDEMPOTENCY_KEY_HEADER`] as a parsed name.
+pub(crate) const IDEMPOTENCY_KEY_NAME: HeaderName = HeaderName::from_static(IDEMPOTENCY_KEY_HEADER);
+
 /// The response header that marks a replayed response.
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 
@@ -48,7 +51,7 @@ pub const MAX_KEY_LEN: usize = 255;
 
 /// A new random key (a UUID v4).
 pub fn new_key() -> String {
-    uuid::Uuid::new_v4().to_string()
+    crate::encoding::uuid_v4()
 }
 
 /// The key of a request header value: 1 to [`MAX_KEY_LEN`] visible ASCII characters, with

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http::header::{CONTENT_TYPE, COOKIE};
 use percent_encoding::percent_decode_str;
+use serde::Deserialize as _;
 use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{DeserializeOwned, Deserializer, IntoDeserializer, Visitor};
 use serde_json::{Map, Number, Value};
@@ -141,7 +142,8 @@ impl Plan {
 /// A request's parameters and body, decoded and validated, for the generated handler.
 #[derive(Debug)]
 pub struct Decoded {
-    fields: Value,
+    /// Parameters by field name; a `Value` object only if `fields()` asks for one.
+    fields: Vec<(&'static str, Value)>,
     media: Option<usize>,
     body: BodyValue,
     raw: Bytes,
@@ -150,6 +152,8 @@ pub struct Decoded {
 #[derive(Debug)]
 enum BodyValue {
     None,
+    /// JSON text in `raw`, already validated.
+    JsonText,
     Json(Value),
     Multipart {
         fields: Map<String, Value>,
@@ -163,16 +167,21 @@ impl Decoded {
     /// Takes the parameter object: each parameter's `field` name → its JSON value (absent
     /// optional parameters are omitted).
     pub fn fields(&mut self) -> Value {
-        std::mem::take(&mut self.fields)
+        Value::Object(
+            std::mem::take(&mut self.fields)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
     }
 
     /// Takes and deserializes the parameter object; a mismatch is a 400 problem.
     pub fn take_fields<T: DeserializeOwned>(&mut self) -> Result<T, Problem> {
-        let fields = match self.fields() {
-            Value::Null => Value::Object(Map::new()),
-            v => v,
-        };
-        serde_json::from_value(fields).map_err(|e| {
+        // Straight from the list: no intermediate map, no key allocations.
+        let entries = std::mem::take(&mut self.fields)
+            .into_iter()
+            .map(|(k, v)| (k, Part::Json(v)));
+        T::deserialize(MapDeserializer::<_, serde_json::Error>::new(entries)).map_err(|e| {
             Problem::new(400).with_detail(format!("The request parameters are invalid: {e}"))
         })
     }
@@ -197,6 +206,7 @@ impl Decoded {
         };
         match std::mem::replace(&mut self.body, BodyValue::None) {
             BodyValue::None => serde_json::from_value(Value::Null).map_err(invalid),
+            BodyValue::JsonText => serde_json::from_slice(&self.raw).map_err(invalid),
             BodyValue::Json(v) => serde_json::from_value(v).map_err(invalid),
             BodyValue::Text(s) => serde_json::from_value(Value::String(s)).map_err(invalid),
             BodyValue::Binary => T::deserialize(Part::File(self.raw.clone())).map_err(invalid),
@@ -352,7 +362,7 @@ pub(crate) async fn decode(
     raw: Bytes,
 ) -> Result<Decoded, Problem> {
     let mut errors = Errors::default();
-    let mut fields = Map::new();
+    let mut fields = Vec::with_capacity(plan.params.len());
     let query: Vec<(Cow<'_, str>, &str)> = if plan.has_query {
         uri.query().map(parse_query).unwrap_or_default()
     } else {
@@ -395,7 +405,7 @@ pub(crate) async fn decode(
                     let pointer = (pointer != "#").then_some(pointer);
                     errors.param(p, pointer, detail);
                 }
-                fields.insert(p.field.to_owned(), value);
+                fields.push((p.field, value));
             }
         }
     }
@@ -404,14 +414,12 @@ pub(crate) async fn decode(
     let mut body = BodyValue::None;
     if plan.has_body() {
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-        if raw.is_empty() && content_type.is_none() {
-            if plan.body_required {
-                errors
-                    .body
-                    .push(FieldError::body("#", "The request body is required"));
-                // A missing body is malformed, not merely invalid.
-                errors.params.append(&mut errors.body);
-            }
+        let chosen = if raw.is_empty() {
+            // No bytes is no body (clients send a Content-Type with empty bodies too), except
+            // for text and binary media, where empty is a value.
+            content_type
+                .and_then(|ct| plan.choose_media(Some(ct)))
+                .filter(|&i| matches!(plan.media[i].media.kind, BodyKind::Text | BodyKind::Binary))
         } else {
             let Some(index) = plan.choose_media(content_type) else {
                 let accepted: Vec<&str> = plan.media.iter().map(|m| m.media.media_type).collect();
@@ -421,16 +429,26 @@ pub(crate) async fn decode(
                     accepted.join(", ")
                 )));
             };
-            media = Some(index);
-            let mp = &plan.media[index];
-            body = decode_body(mp, c, content_type, &raw, &mut errors).await?;
+            Some(index)
+        };
+        match chosen {
+            Some(index) => {
+                media = Some(index);
+                let mp = &plan.media[index];
+                body = decode_body(mp, c, content_type, &raw, &mut errors).await?;
+            }
+            // A missing body is malformed (400), not merely invalid.
+            None if plan.body_required => errors
+                .params
+                .push(FieldError::body("#", "The request body is required")),
+            None => {}
         }
     }
     if let Some(problem) = errors.into_problem() {
         return Err(problem);
     }
     Ok(Decoded {
-        fields: Value::Object(fields),
+        fields,
         media,
         body,
         raw,
@@ -455,11 +473,21 @@ async fn decode_body(
     };
     match mp.media.kind {
         BodyKind::Json => {
-            let value: Value = serde_json::from_slice(raw).map_err(|e| {
+            // Validated while parsed; the handler deserializes its type from the same bytes.
+            let mut de = serde_json::Deserializer::from_slice(raw);
+            let found = match mp.node {
+                Some(node) => c.validate_json(node, &mut de),
+                None => serde::de::IgnoredAny::deserialize(&mut de).map(|_| Vec::new()),
+            };
+            let found = found.and_then(|f| de.end().map(|()| f)).map_err(|e| {
                 Problem::new(400).with_detail(format!("The request body is not valid JSON: {e}"))
             })?;
-            validate(&value, errors);
-            Ok(BodyValue::Json(value))
+            errors.body.extend(
+                found
+                    .into_iter()
+                    .map(|(pointer, detail)| FieldError::body(pointer, detail)),
+            );
+            Ok(BodyValue::JsonText)
         }
         BodyKind::Form => {
             let value = form_object(mp.node, c, raw);
@@ -479,8 +507,14 @@ async fn decode_body(
         }
         BodyKind::Binary => Ok(BodyValue::Binary),
         BodyKind::Multipart => {
-            let (mut fields, files) =
-                multipart_parts(mp.node, c, content_type.unwrap_or(""), raw.clone()).await?;
+            // Boxed: the multipart parser's state would otherwise bloat every request's future.
+            let (mut fields, files) = Box::pin(multipart_parts(
+                mp.node,
+                c,
+                content_type.unwrap_or(""),
+                raw.clone(),
+            ))
+            .await?;
             // Files are validated as present strings: their bytes are not JSON.
             for (name, list, many) in &files {
                 let placeholder = if *many {
@@ -954,7 +988,7 @@ mod tests {
             absent: Option<String>,
         }
         let mut d = Decoded {
-            fields: Value::Null,
+            fields: Vec::new(),
             media: Some(0),
             body: BodyValue::Multipart {
                 fields: [("name".to_owned(), json!("n"))].into_iter().collect(),
@@ -985,7 +1019,7 @@ mod tests {
     #[test]
     fn binary_body_as_bytes() {
         let mut d = Decoded {
-            fields: json!({"a": 1}),
+            fields: vec![("a", json!(1))],
             media: Some(0),
             body: BodyValue::Binary,
             raw: Bytes::from_static(b"\x00\xff"),

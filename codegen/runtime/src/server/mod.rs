@@ -5,9 +5,10 @@
 //! templates (404, 405 with `Allow`); reads the body up to the limit (413); decodes and
 //! validates parameters and body against the contract's schemas (400 for malformed input,
 //! 415 for an undeclared content type, 422 for a well-formed body that breaks its schema);
-//! deduplicates keyed requests ([`crate::idempotency`]); and runs the handler under its
-//! timeout (504; the handler future is dropped). Every problem carries `correlation_id` and
-//! `instance`, and every response echoes `x-correlation-id`.
+//! deduplicates keyed requests ([`crate::idempotency`]); and runs the handler. The operation's
+//! timeout covers reading the body (408 when it runs out there) and the handler (504; the
+//! handler future is dropped, which cancels it). A panicking handler is a 500. Every problem
+//! carries `correlation_id` and `instance`, and every response echoes `x-correlation-id`.
 //!
 //! Routing is done here rather than by axum's router, which rejects templates that differ
 //! only in parameter names and cannot express `{name}.json` segments. Security requirements
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -31,11 +33,12 @@ use futures_util::FutureExt as _;
 use http::header::{ALLOW, CONTENT_LENGTH};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use tokio::time::Sleep;
 use tracing::Instrument as _;
 
 use crate::correlation;
 use crate::idempotency::{
-    self, Claim, IDEMPOTENCY_KEY_HEADER, IdempotencyConfig, IdempotencyStore, parse_key,
+    self, Claim, IDEMPOTENCY_KEY_NAME, IdempotencyConfig, IdempotencyStore, parse_key,
 };
 use crate::problem::Problem;
 use crate::schema::{Compiled, Schemas};
@@ -74,8 +77,8 @@ pub struct RequestContext {
 pub struct ServerConfig {
     /// The largest request body accepted (default 2 MiB); larger is a 413 problem.
     pub body_limit: usize,
-    /// The handler timeout when neither `operation_timeouts` nor the contract's `x-timeout`
-    /// sets one (default 30 s; `None`: no timeout).
+    /// The operation timeout (body reading plus handler) when neither `operation_timeouts`
+    /// nor the contract's `x-timeout` sets one (default 30 s; `None`: no timeout).
     pub default_timeout: Option<Duration>,
     /// Timeouts by operation id; they override the contract's `x-timeout`.
     pub operation_timeouts: HashMap<String, Duration>,
@@ -281,13 +284,12 @@ impl<A: Send + Sync + 'static> tower::Service<Request<Body>> for ServerService<A
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let shared = self.shared.clone();
-        Box::pin(async move { Ok(shared.handle(req).await) })
+        Box::pin(self.shared.clone().handle(req).map(Ok))
     }
 }
 
 impl<A: Send + Sync + 'static> Shared<A> {
-    async fn handle(self: Arc<Self>, req: Request<Body>) -> Response<Body> {
+    fn handle(self: Arc<Self>, req: Request<Body>) -> impl Future<Output = Response<Body>> {
         let id = correlation::from_headers(req.headers());
         let header = HeaderValue::from_str(&id).ok();
         let span = tracing::info_span!(
@@ -297,18 +299,19 @@ impl<A: Send + Sync + 'static> Shared<A> {
             method = %req.method(),
             path = %req.uri().path(),
         );
-        let path = req.uri().path().to_owned();
-        let mut resp = correlation::scope_request(id, path, self.dispatch(req))
+        let uri = req.uri().clone();
+        // `map`, not an `async` block: a block would store the dispatch future twice.
+        correlation::scope_request(id, uri, self.dispatch(req))
             .instrument(span)
-            .await;
-        if let Some(v) = header {
-            resp.headers_mut()
-                .insert(correlation::CORRELATION_HEADER, v);
-        }
-        resp
+            .map(move |mut resp| {
+                if let Some(v) = header {
+                    resp.headers_mut().insert(correlation::CORRELATION_NAME, v);
+                }
+                resp
+            })
     }
 
-    async fn dispatch(&self, req: Request<Body>) -> Response<Body> {
+    async fn dispatch(self: Arc<Self>, req: Request<Body>) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
         let (index, captures) = match self.table.find(&parts.method, parts.uri.path()) {
             router::Match::Route { route, captures } => (route, captures),
@@ -341,7 +344,10 @@ impl<A: Send + Sync + 'static> Shared<A> {
         };
         let route = &self.routes[index];
         let op = route.op;
-        tracing::Span::current().record("operation", op.id);
+        let span = tracing::Span::current();
+        if !span.is_disabled() {
+            span.record("operation", op.id);
+        }
         let (plan, compiled) = match (&route.plan, self.compiled) {
             (Ok(plan), Some(c)) => (plan, c),
             (Err(e), _) => {
@@ -362,8 +368,13 @@ impl<A: Send + Sync + 'static> Shared<A> {
         };
 
         // Only read a body the operation can use (or must fingerprint).
+        // One timer per request: the operation's timeout covers reading the body and running
+        // the handler.
+        let deadline = route.timeout.map(tokio::time::sleep);
+        tokio::pin!(deadline);
         let raw = if plan.has_body() || op.idempotency != KeyPolicy::None {
-            match self.read_body(&parts.headers, body, route.timeout).await {
+            let limit = deadline.as_mut().as_pin_mut();
+            match self.read_body(&parts.headers, body, limit).await {
                 Ok(b) => b,
                 Err(problem) => return problem.into_http(),
             }
@@ -388,7 +399,7 @@ impl<A: Send + Sync + 'static> Shared<A> {
         let key = if op.idempotency == KeyPolicy::None {
             None
         } else {
-            match parts.headers.get(IDEMPOTENCY_KEY_HEADER).map(parse_key) {
+            match parts.headers.get(&IDEMPOTENCY_KEY_NAME).map(parse_key) {
                 Some(Ok(k)) => Some(k.to_owned()),
                 Some(Err(problem)) => return problem.into_http(),
                 None if op.idempotency == KeyPolicy::Required => {
@@ -414,10 +425,26 @@ impl<A: Send + Sync + 'static> Shared<A> {
             idempotency_key: key,
             client_identity: identity,
         };
-        let run = run_handler(route, self.api.clone(), ctx, decoded);
-        let Some((store_key, fingerprint)) = claim_ids else {
-            return run.await;
-        };
+        let limit = deadline.as_mut().as_pin_mut();
+        let run = run_handler(route, self.api.clone(), ctx, decoded, limit);
+        match claim_ids {
+            None => run.await,
+            // Boxed: keyed requests are the minority; their store futures stay off the common
+            // path's future.
+            Some((store_key, fingerprint)) => {
+                Box::pin(self.deduplicated(route, store_key, fingerprint, run)).await
+            }
+        }
+    }
+
+    /// Runs `run` at most once per idempotency key.
+    async fn deduplicated(
+        &self,
+        route: &Route<A>,
+        store_key: String,
+        fingerprint: String,
+        run: impl Future<Output = Response<Body>>,
+    ) -> Response<Body> {
         let store = &self.config.idempotency.store;
         match idempotency::claim(
             store,
@@ -441,12 +468,12 @@ impl<A: Send + Sync + 'static> Shared<A> {
         }
     }
 
-    /// Reads the body up to the limit, within the operation's timeout.
+    /// Reads the body up to the limit, before `deadline`.
     async fn read_body(
         &self,
         headers: &HeaderMap,
         body: Body,
-        timeout: Option<Duration>,
+        deadline: Option<Pin<&mut Sleep>>,
     ) -> Result<Bytes, Problem> {
         let limit = self.config.body_limit;
         let too_large =
@@ -459,10 +486,16 @@ impl<A: Send + Sync + 'static> Shared<A> {
             return Err(too_large());
         }
         let collect = Limited::new(body, limit).collect();
-        let collected = match timeout {
-            Some(d) => tokio::time::timeout(d, collect).await.map_err(|_| {
-                Problem::new(408).with_detail("The request body did not arrive in time")
-            })?,
+        let collected = match deadline {
+            Some(deadline) => tokio::select! {
+                biased;
+                collected = collect => collected,
+                () = deadline => {
+                    return Err(
+                        Problem::new(408).with_detail("The request body did not arrive in time"),
+                    );
+                }
+            },
             None => collect.await,
         };
         match collected {
@@ -473,23 +506,26 @@ impl<A: Send + Sync + 'static> Shared<A> {
     }
 }
 
-/// Runs the handler under its timeout; a timeout drops (cancels) the handler's future and is a
-/// 504 problem, a panic is logged and is a 500 problem.
+/// Runs the handler until `deadline`; the deadline drops (cancels) the handler's future and is
+/// a 504 problem, a panic is logged and is a 500 problem.
 async fn run_handler<A: Send + Sync + 'static>(
     route: &Route<A>,
     api: Arc<A>,
     ctx: RequestContext,
     decoded: Decoded,
+    deadline: Option<Pin<&mut Sleep>>,
 ) -> Response<Body> {
     let handler = route.handler;
     let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| handler(api, ctx, decoded))) {
         Ok(fut) => AssertUnwindSafe(fut).catch_unwind(),
         Err(_) => return panicked(route.op),
     };
-    let outcome = match route.timeout {
-        Some(d) => match tokio::time::timeout(d, fut).await {
-            Ok(r) => r,
-            Err(_) => {
+    let outcome = match deadline {
+        Some(deadline) => tokio::select! {
+            biased;
+            outcome = fut => outcome,
+            () = deadline => {
+                let d = route.timeout.unwrap_or_default();
                 tracing::warn!(operation = route.op.id, timeout = ?d, "handler timed out");
                 return Problem::new(504)
                     .with_detail(format!("The operation did not complete within {d:?}"))

@@ -169,7 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn problems_are_decorated_inside_a_request() {
-        let r = correlation::scope_request("cid".into(), "/x".into(), async {
+        let r = correlation::scope_request("cid".into(), http::Uri::from_static("/x"), async {
             respond::<Response<Body>, _>(Err(Problem::new(404)))
         })
         .await;

@@ -34,6 +34,8 @@ struct Entry {
     route: usize,
     method: Method,
     segments: Box<[Segment]>,
+    /// Parameters in the template (the capture list's size).
+    params: usize,
 }
 
 /// Every route's template, ready to match.
@@ -196,10 +198,21 @@ impl Table {
             self.by_len.resize_with(n + 1, Vec::new);
         }
         let index = self.entries.len();
+        let params = segments
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(_) => 0,
+                Segment::Param(_) => 1,
+                Segment::Mixed(parts) => {
+                    parts.iter().filter(|p| matches!(p, Part::Param(_))).count()
+                }
+            })
+            .sum();
         self.entries.push(Entry {
             route,
             method,
             segments,
+            params,
         });
         let entries = &self.entries;
         let bucket = &mut self.by_len[n];
@@ -218,7 +231,27 @@ impl Table {
         let Some(trimmed) = path.strip_prefix('/') else {
             return Match::NotFound;
         };
-        let segs: Vec<&'p str> = trimmed.split('/').collect();
+        // Segments on the stack for ordinary paths; only very deep ones allocate.
+        const INLINE: usize = 16;
+        let mut inline = [""; INLINE];
+        let mut heap: Vec<&'p str> = Vec::new();
+        let mut count = 0;
+        for s in trimmed.split('/') {
+            if count < INLINE {
+                inline[count] = s;
+            } else {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&inline);
+                }
+                heap.push(s);
+            }
+            count += 1;
+        }
+        let segs: &[&'p str] = if count <= INLINE {
+            &inline[..count]
+        } else {
+            &heap
+        };
         let Some(bucket) = self.by_len.get(segs.len()) else {
             return Match::NotFound;
         };
@@ -226,11 +259,11 @@ impl Table {
         let mut head_as_get = None;
         for &i in bucket {
             let e = &self.entries[i];
-            if !e.matches(&segs, None) {
+            if !e.matches(segs, None) {
                 continue;
             }
             if e.method == *method {
-                return self.capture(i, &segs);
+                return self.capture(i, segs);
             }
             if *method == Method::HEAD && e.method == Method::GET && head_as_get.is_none() {
                 head_as_get = Some(i);
@@ -238,7 +271,7 @@ impl Table {
             allowed.push(e.method.clone());
         }
         if let Some(i) = head_as_get {
-            return self.capture(i, &segs);
+            return self.capture(i, segs);
         }
         if allowed.is_empty() {
             return Match::NotFound;
@@ -253,7 +286,7 @@ impl Table {
 
     fn capture<'p>(&self, i: usize, segs: &[&'p str]) -> Match<'p> {
         let e = &self.entries[i];
-        let mut captures = Vec::with_capacity(e.segments.len());
+        let mut captures = Vec::with_capacity(e.params);
         e.matches(segs, Some(&mut captures));
         Match::Route {
             route: e.route,

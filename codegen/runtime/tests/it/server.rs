@@ -205,12 +205,26 @@ async fn malformed_bodies() {
         "{p:?}"
     );
 
-    let resp = raw().post(format!("{url}/orders")).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        problem(resp).await.field_errors()[0].detail,
-        "The request body is required"
-    );
+    for content_type in [None, Some("application/json")] {
+        let mut req = raw().post(format!("{url}/orders"));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            problem(resp).await.field_errors()[0].detail,
+            "The request body is required"
+        );
+    }
+    // An empty text body is a value.
+    let resp = raw()
+        .put(format!("{url}/notes/n2"))
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "n2:");
 
     let resp = raw()
         .post(format!("{url}/orders"))

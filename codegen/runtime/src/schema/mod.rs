@@ -39,6 +39,8 @@ use serde_json::{Map, Number, Value};
 
 use crate::problem::FieldError;
 
+mod stream;
+
 /// The most errors one validation reports.
 pub const MAX_ERRORS: usize = 100;
 /// The deepest data nesting validated; deeper values are an error.
@@ -173,6 +175,11 @@ struct Node {
     one_of: Box<[NodeId]>,
     not: Option<NodeId>,
     read_only: bool,
+    /// Only a `$ref` (followed without a step of its own).
+    pure_ref: bool,
+    /// Checkable while streaming; combinators, `uniqueItems`, `const` and non-scalar `enum`s
+    /// need the whole value.
+    streamable: bool,
 }
 
 impl Default for Node {
@@ -207,7 +214,54 @@ impl Default for Node {
             one_of: Box::new([]),
             not: None,
             read_only: false,
+            pure_ref: false,
+            streamable: true,
         }
+    }
+}
+
+impl Node {
+    fn classify(&mut self) {
+        let only_ref = !self.never
+            && self.types == 0
+            && self.enumeration.is_none()
+            && self.constant.is_none()
+            && self.format == Format::None
+            && self.minimum.is_none()
+            && self.maximum.is_none()
+            && self.exclusive_minimum.is_none()
+            && self.exclusive_maximum.is_none()
+            && self.multiple_of.is_none()
+            && self.min_length.is_none()
+            && self.max_length.is_none()
+            && self.pattern.is_none()
+            && self.prefix_items.is_empty()
+            && self.items.is_none()
+            && self.min_items.is_none()
+            && self.max_items.is_none()
+            && !self.unique_items
+            && self.properties.is_empty()
+            && self.required.is_empty()
+            && matches!(self.additional, Additional::Allow)
+            && self.min_properties.is_none()
+            && self.max_properties.is_none()
+            && self.all_of.is_empty()
+            && self.any_of.is_empty()
+            && self.one_of.is_empty()
+            && self.not.is_none();
+        self.pure_ref = self.reference.is_some() && only_ref;
+        self.streamable = (self.reference.is_none() || self.pure_ref)
+            && self.all_of.is_empty()
+            && self.any_of.is_empty()
+            && self.one_of.is_empty()
+            && self.not.is_none()
+            && !self.unique_items
+            && self.constant.is_none()
+            && self.required.len() <= 128
+            && self
+                .enumeration
+                .as_ref()
+                .is_none_or(|list| list.iter().all(|v| !v.is_array() && !v.is_object()));
     }
 }
 
@@ -374,15 +428,40 @@ impl Compiled {
 
     /// Every error of `value` against `id`, as (pointer, detail), at most [`MAX_ERRORS`].
     pub(crate) fn validate(&self, id: NodeId, value: &Value) -> Vec<(String, String)> {
+        let mut errors = Vec::new();
+        self.validate_into(id, value, "#", &mut errors);
+        errors
+    }
+
+    /// Validates `value` (found at pointer `prefix`), appending to `errors`.
+    fn validate_into(
+        &self,
+        id: NodeId,
+        value: &Value,
+        prefix: &str,
+        errors: &mut Vec<(String, String)>,
+    ) {
         let mut v = Validator {
             c: self,
-            errors: Vec::new(),
+            errors: std::mem::take(errors),
+            prefix,
             path: Vec::new(),
             limit: MAX_ERRORS,
             steps: 0,
         };
         v.validate(id, value);
-        v.errors
+        *errors = v.errors;
+    }
+
+    /// Every error of the JSON text behind `de` against `id`, validated while it is parsed
+    /// (no `Value` is built, except below combinators, which need the whole value). `Err` is a
+    /// syntax error.
+    pub(crate) fn validate_json<'de, D: serde::Deserializer<'de>>(
+        &self,
+        id: NodeId,
+        de: D,
+    ) -> Result<Vec<(String, String)>, D::Error> {
+        stream::validate(self, id, de)
     }
 }
 
@@ -544,6 +623,7 @@ impl Compiler<'_> {
         if map.get("exclusiveMaximum").and_then(Value::as_bool) == Some(true) {
             n.exclusive_maximum = n.maximum.take();
         }
+        n.classify();
         Ok(n)
     }
 
@@ -626,6 +706,8 @@ enum Seg<'v> {
 struct Validator<'c, 'v> {
     c: &'c Compiled,
     errors: Vec<(String, String)>,
+    /// The pointer of the validated value itself (`#` unless it is nested in a streamed body).
+    prefix: &'v str,
     path: Vec<Seg<'v>>,
     /// Stop collecting at this many errors (lowered to fail fast inside combinators).
     limit: usize,
@@ -647,9 +729,9 @@ const FRAGMENT: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// The JSON pointer (URI-fragment form) of a path.
-fn pointer(path: &[Seg<'_>]) -> String {
-    let mut out = String::from("#");
+/// The JSON pointer (URI-fragment form) of a path below `prefix` (`#` for the root).
+fn pointer(prefix: &str, path: &[Seg<'_>]) -> String {
+    let mut out = String::from(prefix);
     for seg in path {
         out.push('/');
         match seg {
@@ -765,6 +847,12 @@ fn json_hash(v: &Value) -> u64 {
     h.finish()
 }
 
+fn enum_error(list: &[Value]) -> String {
+    let shown: Vec<String> = list.iter().take(10).map(preview).collect();
+    let more = if list.len() > 10 { ", ..." } else { "" };
+    format!("must be one of: {}{more}", shown.join(", "))
+}
+
 fn preview(v: &Value) -> String {
     let s = v.to_string();
     if s.len() <= 40 {
@@ -780,7 +868,8 @@ fn preview(v: &Value) -> String {
 impl<'v> Validator<'_, 'v> {
     fn error(&mut self, detail: impl Into<String>) {
         if self.errors.len() < self.limit {
-            self.errors.push((pointer(&self.path), detail.into()));
+            self.errors
+                .push((pointer(self.prefix, &self.path), detail.into()));
         }
     }
 
@@ -841,9 +930,7 @@ impl<'v> Validator<'_, 'v> {
         if let Some(list) = &n.enumeration
             && !list.iter().any(|e| json_eq(e, value))
         {
-            let shown: Vec<String> = list.iter().take(10).map(preview).collect();
-            let more = if list.len() > 10 { ", ..." } else { "" };
-            self.error(format!("must be one of: {}{more}", shown.join(", ")));
+            self.error(enum_error(list));
         }
         if let Some(k) = &n.constant
             && !json_eq(k, value)
@@ -903,105 +990,11 @@ impl<'v> Validator<'_, 'v> {
     }
 
     fn string(&mut self, n: &Node, s: &str) {
-        if n.min_length.is_some() || n.max_length.is_some() {
-            let len = s.chars().count();
-            if let Some(min) = n.min_length
-                && len < min
-            {
-                self.error(format!("must be at least {min} characters long"));
-            }
-            if let Some(max) = n.max_length
-                && len > max
-            {
-                self.error(format!("must be at most {max} characters long"));
-            }
-        }
-        if let Some(re) = &n.pattern
-            && !re.is_match(s)
-        {
-            self.error(format!("must match the pattern `{}`", re.as_str()));
-        }
-        let ok = match n.format {
-            Format::DateTime => is_date_time(s),
-            Format::Date => is_date(s),
-            Format::Time => is_time(s),
-            Format::Uuid => s.len() == 36 && uuid::Uuid::try_parse(s).is_ok(),
-            Format::Email => is_email(s),
-            Format::Uri => is_uri(s),
-            Format::Ipv4 => s.parse::<std::net::Ipv4Addr>().is_ok(),
-            Format::Ipv6 => s.parse::<std::net::Ipv6Addr>().is_ok(),
-            Format::Byte => crate::encoding::is_base64(s),
-            _ => true,
-        };
-        if !ok {
-            let name = match n.format {
-                Format::DateTime => "an RFC 3339 date-time",
-                Format::Date => "an RFC 3339 full-date (YYYY-MM-DD)",
-                Format::Time => "an RFC 3339 time",
-                Format::Uuid => "a UUID",
-                Format::Email => "an email address",
-                Format::Uri => "an absolute URI",
-                Format::Ipv4 => "an IPv4 address",
-                Format::Ipv6 => "an IPv6 address",
-                _ => "base64",
-            };
-            self.error(format!("must be {name}"));
-        }
+        string_checks(n, s, &mut |d| self.error(d));
     }
 
     fn number(&mut self, n: &Node, x: &Number) {
-        let f = x.as_f64().unwrap_or(f64::NAN);
-        if let Some(min) = n.minimum
-            && f < min
-        {
-            self.error(format!("must be >= {min}"));
-        }
-        if let Some(max) = n.maximum
-            && f > max
-        {
-            self.error(format!("must be <= {max}"));
-        }
-        if let Some(min) = n.exclusive_minimum
-            && f <= min
-        {
-            self.error(format!("must be > {min}"));
-        }
-        if let Some(max) = n.exclusive_maximum
-            && f >= max
-        {
-            self.error(format!("must be < {max}"));
-        }
-        if let Some(m) = n.multiple_of {
-            let ok = match (x.as_i64(), m.fract() == 0.0 && m < 9.0e15) {
-                // Exact for integers.
-                (Some(i), true) => (i as i128) % (m as i128) == 0,
-                _ => {
-                    let q = f / m;
-                    (q - q.round()).abs() <= 1e-9 * q.abs().max(1.0)
-                }
-            };
-            if !ok {
-                self.error(format!("must be a multiple of {m}"));
-            }
-        }
-        let ok = match n.format {
-            Format::Int32 => {
-                is_integral(x) && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&f)
-            }
-            Format::Int64 => {
-                x.as_i64().is_some() || (x.as_u64().is_none() && is_integral(x) && f.abs() < 9.2e18)
-            }
-            Format::Float => f.abs() <= f64::from(f32::MAX),
-            _ => true,
-        };
-        if !ok {
-            let name = match n.format {
-                Format::Int32 => "a 32-bit integer",
-                Format::Int64 => "a 64-bit integer",
-                _ => "a 32-bit float",
-            };
-            self.error(format!("must be {name}"));
-        }
+        number_checks(n, x, &mut |d| self.error(d));
     }
 
     fn array(&mut self, n: &Node, items: &'v [Value]) {
@@ -1055,7 +1048,7 @@ impl<'v> Validator<'_, 'v> {
                 .binary_search_by(|(k, _)| k.cmp(name))
                 .is_ok_and(|i| self.c.node_at(n.properties[i].1).read_only);
             if !read_only {
-                let mut missing = pointer(&self.path);
+                let mut missing = pointer(self.prefix, &self.path);
                 missing.push('/');
                 let escaped = name.replace('~', "~0").replace('/', "~1");
                 missing.extend(utf8_percent_encode(&escaped, FRAGMENT));
@@ -1091,6 +1084,108 @@ impl<'v> Validator<'_, 'v> {
             self.validate(schema, value);
             self.path.pop();
         }
+    }
+}
+
+/// The string keywords: lengths, pattern, format.
+fn string_checks(n: &Node, s: &str, report: &mut dyn FnMut(String)) {
+    if n.min_length.is_some() || n.max_length.is_some() {
+        let len = s.chars().count();
+        if let Some(min) = n.min_length
+            && len < min
+        {
+            report(format!("must be at least {min} characters long"));
+        }
+        if let Some(max) = n.max_length
+            && len > max
+        {
+            report(format!("must be at most {max} characters long"));
+        }
+    }
+    if let Some(re) = &n.pattern
+        && !re.is_match(s)
+    {
+        report(format!("must match the pattern `{}`", re.as_str()));
+    }
+    let ok = match n.format {
+        Format::DateTime => is_date_time(s),
+        Format::Date => is_date(s),
+        Format::Time => is_time(s),
+        Format::Uuid => s.len() == 36 && uuid::Uuid::try_parse(s).is_ok(),
+        Format::Email => is_email(s),
+        Format::Uri => is_uri(s),
+        Format::Ipv4 => s.parse::<std::net::Ipv4Addr>().is_ok(),
+        Format::Ipv6 => s.parse::<std::net::Ipv6Addr>().is_ok(),
+        Format::Byte => crate::encoding::is_base64(s),
+        _ => true,
+    };
+    if !ok {
+        let name = match n.format {
+            Format::DateTime => "an RFC 3339 date-time",
+            Format::Date => "an RFC 3339 full-date (YYYY-MM-DD)",
+            Format::Time => "an RFC 3339 time",
+            Format::Uuid => "a UUID",
+            Format::Email => "an email address",
+            Format::Uri => "an absolute URI",
+            Format::Ipv4 => "an IPv4 address",
+            Format::Ipv6 => "an IPv6 address",
+            _ => "base64",
+        };
+        report(format!("must be {name}"));
+    }
+}
+
+/// The number keywords: bounds, `multipleOf`, format ranges.
+fn number_checks(n: &Node, x: &Number, report: &mut dyn FnMut(String)) {
+    let f = x.as_f64().unwrap_or(f64::NAN);
+    if let Some(min) = n.minimum
+        && f < min
+    {
+        report(format!("must be >= {min}"));
+    }
+    if let Some(max) = n.maximum
+        && f > max
+    {
+        report(format!("must be <= {max}"));
+    }
+    if let Some(min) = n.exclusive_minimum
+        && f <= min
+    {
+        report(format!("must be > {min}"));
+    }
+    if let Some(max) = n.exclusive_maximum
+        && f >= max
+    {
+        report(format!("must be < {max}"));
+    }
+    if let Some(m) = n.multiple_of {
+        let ok = match (x.as_i64(), m.fract() == 0.0 && m < 9.0e15) {
+            // Exact for integers.
+            (Some(i), true) => (i as i128) % (m as i128) == 0,
+            _ => {
+                let q = f / m;
+                (q - q.round()).abs() <= 1e-9 * q.abs().max(1.0)
+            }
+        };
+        if !ok {
+            report(format!("must be a multiple of {m}"));
+        }
+    }
+    let ok = match n.format {
+        Format::Int32 => is_integral(x) && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&f),
+        Format::Int64 => {
+            x.as_i64().is_some() || (x.as_u64().is_none() && is_integral(x) && f.abs() < 9.2e18)
+        }
+        Format::Float => f.abs() <= f64::from(f32::MAX),
+        _ => true,
+    };
+    if !ok {
+        let name = match n.format {
+            Format::Int32 => "a 32-bit integer",
+            Format::Int64 => "a 64-bit integer",
+            _ => "a 32-bit float",
+        };
+        report(format!("must be {name}"));
     }
 }
 
@@ -1169,13 +1264,27 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The tree validator's errors, checked against the streaming validator's on the same
+    /// document (as sets: the two may order them differently).
     fn errors(text: &'static str, def: &str, v: Value) -> Vec<(String, String)> {
         let s = Box::leak(Box::new(Schemas::new(text)));
-        s.validate(def, &v)
+        let tree: Vec<(String, String)> = s
+            .validate(def, &v)
             .unwrap()
             .into_iter()
             .map(|e| (e.pointer.unwrap_or_default(), e.detail))
-            .collect()
+            .collect();
+        let c = s.compiled().unwrap();
+        let json = serde_json::to_vec(&v).unwrap();
+        let mut de = serde_json::Deserializer::from_slice(&json);
+        // serde_json's own nesting limit (128) stops documents deeper than ours.
+        if let Ok(mut streamed) = c.validate_json(c.def(def).unwrap(), &mut de) {
+            let mut sorted = tree.clone();
+            sorted.sort();
+            streamed.sort();
+            assert_eq!(sorted, streamed, "tree vs streaming validation of {v}");
+        }
+        tree
     }
 
     fn ok(text: &'static str, def: &str, v: Value) -> bool {
@@ -1339,6 +1448,28 @@ mod tests {
         assert_eq!(
             errors(S, "Tagged", json!({"b": 1})),
             vec![("#/a".to_owned(), "is required".to_owned())]
+        );
+    }
+
+    #[test]
+    fn nested_combinators_keep_their_pointers() {
+        const S: &str = r##"{
+            "Owner": {"type": "object", "properties": {"pets": {"type": "array",
+                "items": {"oneOf": [{"$ref": "#/$defs/Cat"}, {"type": "string"}]}}}},
+            "Cat": {"type": "object", "required": ["meows"],
+                "properties": {"meows": {"type": "boolean"}}}
+        }"##;
+        let mut e = errors(S, "Owner", json!({"pets": [{"x": 1}, "ok", 5]}));
+        e.sort();
+        assert_eq!(
+            e,
+            vec![
+                ("#/pets/0/meows".to_owned(), "is required".to_owned()),
+                (
+                    "#/pets/2".to_owned(),
+                    "must match exactly one of the allowed schemas".to_owned()
+                ),
+            ]
         );
     }
 
