@@ -32,6 +32,7 @@ pub mod retry;
 pub mod schema;
 pub mod server;
 pub mod spec;
+pub mod tagged;
 
 pub use encoding::Base64Bytes;
 pub use nullable::Nullable;

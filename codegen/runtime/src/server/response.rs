@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::correlation;
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -47,11 +48,27 @@ pub fn json_response<T: Serialize>(status: u16, body: &T) -> Response<Body> {
     serialized(status, body, "application/json")
 }
 
-/// An `application/problem+json` response from any serializable problem shape. (A
-/// [`Problem`] is better returned through [`IntoHttp`], which also fills `correlation_id`
-/// and `instance`.)
+/// An `application/problem+json` response from any serializable problem shape (a generated
+/// problem type, say). Inside a server request, `correlation_id` and `instance` are filled in
+/// when the object leaves them out or null.
 pub fn problem_response<T: Serialize>(status: u16, body: &T) -> Response<Body> {
-    serialized(status, body, PROBLEM_JSON)
+    match serde_json::to_value(body) {
+        Ok(Value::Object(mut map)) => {
+            let unset = |v: Option<&Value>| v.is_none_or(Value::is_null);
+            if unset(map.get("correlation_id"))
+                && let Some(id) = correlation::current()
+            {
+                map.insert("correlation_id".to_owned(), Value::String(id));
+            }
+            if unset(map.get("instance"))
+                && let Some(path) = correlation::current_instance()
+            {
+                map.insert("instance".to_owned(), Value::String(path));
+            }
+            serialized(status, &map, PROBLEM_JSON)
+        }
+        _ => serialized(status, body, PROBLEM_JSON),
+    }
 }
 
 /// A response without a body.
@@ -178,6 +195,20 @@ mod tests {
         let p: Problem = serde_json::from_slice(&body(r).await).unwrap();
         assert_eq!(p.correlation_id(), Some("cid"));
         assert_eq!(p.instance.as_deref(), Some("/x"));
+        // Any problem shape gets the same fields; explicit ones are kept.
+        let r = correlation::scope_request("cid".into(), http::Uri::from_static("/y"), async {
+            problem_response(
+                409,
+                &serde_json::json!({"title": "t", "correlation_id": null}),
+            )
+        })
+        .await;
+        assert_eq!(r.headers()[CONTENT_TYPE], PROBLEM_JSON);
+        let v: serde_json::Value = serde_json::from_slice(&body(r).await).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"title": "t", "correlation_id": "cid", "instance": "/y"})
+        );
         let plain = Problem::new(400).into_http();
         let p: Problem = serde_json::from_slice(&body(plain).await).unwrap();
         assert_eq!(p.correlation_id(), None);
