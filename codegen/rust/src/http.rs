@@ -144,9 +144,24 @@ struct OpPlan {
     security: Vec<Vec<String>>,
 }
 
+/// One independently rendered piece of the output (see [`HttpApi::sections`]).
+#[derive(Debug, Clone)]
+pub enum Section {
+    Types(Vec<SchemaId>),
+    OperationTypes,
+    Spec,
+    Client,
+    Server,
+}
+
+/// How many type definitions one section renders: small enough to spread
+/// big contracts over the cores, big enough that the split costs nothing.
+const TYPES_PER_SECTION: usize = 400;
+
 pub struct HttpApi<'a> {
     api: &'a Api,
     types: TypeSpace<'a>,
+    cycles: crate::types::Cycles,
     schemas: RequestSchemas<'a>,
     ops: Vec<OpPlan>,
 }
@@ -162,6 +177,7 @@ impl<'a> HttpApi<'a> {
             types,
             schemas: RequestSchemas::new(&api.schemas, &api.components),
             ops: Vec::new(),
+            cycles: Default::default(),
         };
         let mut methods = Scope::with_reserved(&["new", "with_http", "http", "router", "config"]);
         let mut tables = Scope::with_reserved(&["SCHEMAS", "OPERATIONS"]);
@@ -170,6 +186,7 @@ impl<'a> HttpApi<'a> {
             this.ops.push(plan);
         }
         this.types.finish();
+        this.cycles = this.types.cycles();
         this
     }
 
@@ -406,15 +423,51 @@ impl<'a> HttpApi<'a> {
     }
 
     /// The generated module's items: types, the operation table, and the
-    /// client and/or server.
+    /// client and/or server, as one token stream.
     pub fn render(&self, client: bool, server: bool) -> TokenStream {
-        let rt = quote!(contractor_runtime);
-        let named_types = self.types.render();
-        let op_types = self.ops.iter().map(|op| self.render_op_types(op));
-        let tables = self.ops.iter().map(|op| self.render_table(op));
-        let schemas = self.schemas.render();
-        let client = client.then(|| self.render_client());
-        let server = server.then(|| self.render_server());
+        let cycles = self.types.cycles();
+        let types = self.types.render_some(&self.types.sorted(), &cycles);
+        let op_types = self.render_section(&Section::OperationTypes);
+        let header = self.types_module_attrs();
+        let rest = self
+            .sections(client, server)
+            .into_iter()
+            .filter_map(|s| match s {
+                Section::Types(_) | Section::OperationTypes => None,
+                other => Some(self.render_section(&other)),
+            });
+        quote! {
+            #header
+            pub mod types {
+                #types
+                #op_types
+            }
+            #(#rest)*
+        }
+    }
+
+    /// The pieces of the output, each rendered (and formatted) on its own:
+    /// the items of the `types` module in chunks of `chunk` definitions, then
+    /// the operation types, and the `spec`, `client` and `server` modules.
+    pub fn sections(&self, client: bool, server: bool) -> Vec<Section> {
+        let mut out = Vec::new();
+        let sorted = self.types.sorted();
+        for chunk in sorted.chunks(TYPES_PER_SECTION) {
+            out.push(Section::Types(chunk.to_vec()));
+        }
+        out.push(Section::OperationTypes);
+        out.push(Section::Spec);
+        if client {
+            out.push(Section::Client);
+        }
+        if server {
+            out.push(Section::Server);
+        }
+        out
+    }
+
+    /// The doc and lint attributes of the `types` module.
+    pub fn types_module_attrs(&self) -> TokenStream {
         let title = docs::attrs(Some(&format!(
             "Types of {}: the schemas of the contract, and each operation's request, responses and errors.",
             self.api_title()
@@ -422,25 +475,42 @@ impl<'a> HttpApi<'a> {
         quote! {
             #title
             #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
-            pub mod types {
-                #named_types
-                #(#op_types)*
+        }
+    }
+
+    /// Tokens of one section: items of the `types` module for the first two
+    /// kinds, whole modules for the others.
+    pub fn render_section(&self, section: &Section) -> TokenStream {
+        let rt = quote!(contractor_runtime);
+        match section {
+            Section::Types(ids) => self.types.render_some(ids, &self.cycles),
+            Section::OperationTypes => {
+                let op_types = self.ops.iter().map(|op| self.render_op_types(op));
+                quote! {
+                    #[allow(unused_imports)]
+                    use #rt::serde::{Deserialize, Serialize};
+                    #(#op_types)*
+                }
             }
+            Section::Spec => {
+                let tables = self.ops.iter().map(|op| self.render_table(op));
+                let schemas = raw_string(&self.schemas.render());
+                quote! {
+                    /// What the runtime needs to know of each operation: method, path,
+                    /// parameters, bodies, idempotency, timeout and security.
+                    pub mod spec {
+                        #[allow(unused_imports)]
+                        use #rt::spec::{ApiKeyLocation, Body, BodyKind, KeyPolicy, Media, Operation, Param, ParamLocation, ParamStyle, SchemeKind, SecurityScheme};
 
-            /// What the runtime needs to know of each operation: method, path,
-            /// parameters, bodies, idempotency, timeout and security.
-            pub mod spec {
-                #[allow(unused_imports)]
-                use #rt::spec::{ApiKeyLocation, Body, BodyKind, KeyPolicy, Media, Operation, Param, ParamLocation, ParamStyle, SchemeKind, SecurityScheme};
+                        /// The request schemas the server validates against.
+                        pub static SCHEMAS: #rt::schema::Schemas = #rt::schema::Schemas::new(#schemas);
 
-                /// The request schemas the server validates against.
-                pub static SCHEMAS: #rt::spec::Schemas = #rt::spec::Schemas::new(#schemas);
-
-                #(#tables)*
+                        #(#tables)*
+                    }
+                }
             }
-
-            #client
-            #server
+            Section::Client => self.render_client(),
+            Section::Server => self.render_server(),
         }
     }
 
@@ -895,15 +965,21 @@ impl<'a> HttpApi<'a> {
             .chain(&op.errors)
             .any(|r| r.carries_status());
         let status_binding = uses_status.then(|| quote!(let status = response.status.as_u16();));
+        let status_expr = if uses_status {
+            quote!(status)
+        } else {
+            quote!(response.status.as_u16())
+        };
         let mutable = if op.params.is_empty() && op.body.is_none() {
             quote!()
         } else {
             quote!(mut)
         };
         let _ = rt;
+        let separator = (!doc.is_empty()).then(|| quote!(#[doc = ""]));
         quote! {
             #doc
-            #[doc = ""]
+            #separator
             #[doc = #route]
             pub async fn #name(&self, #request_arg options: &CallOptions) -> Result<#success, ClientError<super::types::#error>> {
                 let #mutable call = self.http.call(&super::spec::#table, options);
@@ -911,7 +987,7 @@ impl<'a> HttpApi<'a> {
                 #body
                 let response = self.http.send(call).await?;
                 #status_binding
-                match response.status.as_u16() {
+                match #status_expr {
                     #(#match_arms)*
                 }
             }
@@ -930,9 +1006,10 @@ impl<'a> HttpApi<'a> {
                 let r = ident(r);
                 quote!(request: super::types::#r,)
             });
+            let separator = (!doc.is_empty()).then(|| quote!(#[doc = ""]));
             quote! {
                 #doc
-                #[doc = ""]
+                #separator
                 #[doc = #route]
                 fn #name(&self, context: RequestContext, #request) -> impl ::std::future::Future<Output = Result<#success, super::types::#error>> + Send;
             }
@@ -948,7 +1025,8 @@ impl<'a> HttpApi<'a> {
             #[doc = #doc]
             pub mod server {
                 pub use #rt::server::{RequestContext, ServerConfig};
-                use #rt::server::{Decoded, HttpResponse};
+                use #rt::server::Decoded;
+                type HttpResponse = #rt::http::Response<#rt::axum::body::Body>;
                 use ::std::sync::Arc;
 
                 /// One method per operation. Requests reach it validated and typed; what it
@@ -1093,7 +1171,7 @@ impl<'a> HttpApi<'a> {
             quote!(mut input)
         };
         quote! {
-            fn #name<A: Api>(api: Arc<A>, context: RequestContext, #input_binding: Decoded) -> #rt::server::BoxFuture<'static, HttpResponse> {
+            fn #name<A: Api>(api: Arc<A>, context: RequestContext, #input_binding: Decoded) -> #rt::BoxFuture<'static, HttpResponse> {
                 Box::pin(async move {
                     #unused_mut
                     #params_struct
@@ -1152,6 +1230,22 @@ impl<'a> HttpApi<'a> {
             .map(|(id, def)| (*id, def.name.clone()))
             .collect()
     }
+}
+
+/// A raw string literal (`r#"..."#`, with as many `#` as the text needs),
+/// so that JSON reads as JSON in the generated file.
+fn raw_string(text: &str) -> TokenStream {
+    let mut hashes = 1;
+    while text.contains(&format!("\"{}", "#".repeat(hashes))) {
+        hashes += 1;
+    }
+    let fence = "#".repeat(hashes);
+    format!("r{fence}\"{text}\"{fence}")
+        .parse()
+        .unwrap_or_else(|_| {
+            let literal = Literal::string(text);
+            quote!(#literal)
+        })
 }
 
 fn decode_body(r: &ResponsePlan) -> TokenStream {
@@ -1222,8 +1316,10 @@ fn is_success(key: StatusKey) -> bool {
 
 fn status_variant(key: &StatusKey) -> String {
     match key {
+        // Reason phrases are plain ASCII words: joined as they are, so that
+        // 200 is `Ok` (a variant name may be what a prelude item is called).
         StatusKey::Code(code) => match reason(*code) {
-            Some(reason) => names::pascal(reason),
+            Some(reason) => reason.split(' ').collect(),
             None => format!("Status{code}"),
         },
         StatusKey::Range(class) => format!("Status{class}xx"),

@@ -63,21 +63,99 @@ pub struct Generated {
 }
 
 /// Generates the items for `api`: types, operation table, client, server.
+///
+/// The sections of the output are rendered, parsed and formatted on all
+/// cores (token streams and `syn` dominate the time on big contracts); the
+/// result does not depend on how the work was split.
 pub fn openapi(api: &Api, options: Options) -> Result<Generated, GenerateError> {
     let plan = http::HttpApi::plan(api);
-    let tokens = plan.render(options.client, options.server);
-    let operations = plan.operation_count();
-    let types = plan.type_names().len();
+    let sections = plan.sections(options.client, options.server);
+    let texts = parallel_map(&sections, |section| {
+        let tokens = plan.render_section(section);
+        match section {
+            // Items of the `types` module: formatted inside a module frame so
+            // that they are indented (and wrapped) as they will stand.
+            http::Section::Types(_) | http::Section::OperationTypes => {
+                let text = format_items(quote::quote! { mod types { #tokens } })?;
+                let inner = text
+                    .strip_prefix("mod types {\n")
+                    .and_then(|t| t.strip_suffix("}\n"))
+                    .unwrap_or("");
+                Ok(inner.to_string())
+            }
+            _ => format_items(tokens),
+        }
+    });
+    let mut types_body = String::new();
+    let mut rest = String::new();
+    for (section, text) in sections.iter().zip(texts) {
+        let text = text?;
+        match section {
+            http::Section::Types(_) | http::Section::OperationTypes => types_body.push_str(&text),
+            _ => rest.push_str(&text),
+        }
+    }
+    // The `types` module's frame, formatted like the rest, around its
+    // separately formatted items.
+    let attrs = plan.types_module_attrs();
+    let frame = format_items(quote::quote! { #attrs pub mod types {} })?;
+    let frame = frame
+        .trim_end()
+        .strip_suffix("{}")
+        .ok_or_else(|| GenerateError("internal error: unexpected module frame".to_string()))?;
+    let code = format!("{frame}{{\n{types_body}}}\n{rest}");
+    Ok(Generated {
+        code,
+        operations: plan.operation_count(),
+        types: plan.type_names().len(),
+    })
+}
+
+fn format_items(tokens: proc_macro2::TokenStream) -> Result<String, GenerateError> {
     let file: syn::File = syn::parse2(tokens).map_err(|e| {
         GenerateError(format!(
             "internal error: generated code does not parse ({e}); please report this with the contract"
         ))
     })?;
-    Ok(Generated {
-        code: prettyplease::unparse(&file),
-        operations,
-        types,
-    })
+    Ok(prettyplease::unparse(&file))
+}
+
+/// `f` over `items` on every core, results in the order of `items`.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let value = f(item);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(value);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .expect("every section is rendered exactly once")
+        })
+        .collect()
 }
 
 /// How the generated crate depends on `contractor-runtime`.

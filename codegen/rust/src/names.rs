@@ -160,9 +160,9 @@ fn symbol_words(name: &str) -> String {
     out
 }
 
-fn fix_start(mut ident: String, prefix: &str) -> String {
+fn fix_start(mut ident: String, prefix: &str, empty: &str) -> String {
     if ident.is_empty() {
-        return prefix.to_string();
+        return empty.to_string();
     }
     if ident.starts_with(|c: char| c.is_ascii_digit()) {
         ident.insert_str(0, prefix);
@@ -173,12 +173,12 @@ fn fix_start(mut ident: String, prefix: &str) -> String {
     ident
 }
 
-/// `petId` → `pet_id`, `type` → `type_`, `2fa` → `_2fa`, `""` → `field`.
+/// `petId` → `pet_id`, `type` → `type_`, `2fa` → `_2fa`, `""` → `empty`.
 pub fn snake(name: &str) -> String {
-    fix_start(words(name).join("_"), "_")
+    fix_start(words(name).join("_"), "_", "empty")
 }
 
-/// `pet-status` → `PetStatus`, `2XX` → `V2xx`, `Self` → `Self_`.
+/// `pet-status` → `PetStatus`, `2XX` → `V2Xx`, `Self` → `Self_`.
 pub fn pascal(name: &str) -> String {
     let joined: String = words(name)
         .iter()
@@ -190,7 +190,7 @@ pub fn pascal(name: &str) -> String {
             }
         })
         .collect();
-    fix_start(joined, "V")
+    fix_start(joined, "V", "V")
 }
 
 /// A variant name for an enum value: like [`pascal`] but spelling out signs.
@@ -265,7 +265,8 @@ mod tests {
         assert_eq!(snake("2fa"), "_2fa");
         assert_eq!(snake("$ref"), "ref_");
         assert_eq!(snake("@odata.type"), "odata_type");
-        assert_eq!(snake(""), "_");
+        assert_eq!(snake(""), "empty");
+        assert_eq!(snake("_"), "empty");
         assert_eq!(snake("café"), "caf_u00e9");
         assert_eq!(snake("user[name]"), "user_name");
     }
@@ -274,7 +275,7 @@ mod tests {
     fn pascal_case_from_any_wire_name() {
         assert_eq!(pascal("pet-status"), "PetStatus");
         assert_eq!(pascal("order_item"), "OrderItem");
-        assert_eq!(pascal("2XX"), "V2xx");
+        assert_eq!(pascal("2XX"), "V2Xx");
         assert_eq!(pascal("Self"), "Self_");
         assert_eq!(pascal("Option"), "Option_");
         assert_eq!(pascal("über"), "U00fcBer");

@@ -122,6 +122,11 @@ pub struct TypeDef {
     pub def: Def,
 }
 
+/// The strongly connected component of every type on a by-value cycle: a
+/// reference between two types of the same component is boxed.
+#[derive(Debug, Default)]
+pub struct Cycles(HashMap<SchemaId, usize>);
+
 /// The types of one contract: names handed out, definitions collected.
 pub struct TypeSpace<'g> {
     graph: &'g SchemaGraph,
@@ -454,13 +459,31 @@ impl<'g> TypeSpace<'g> {
 
     /// Every definition, sorted by name, with `Box` where a cycle needs it.
     pub fn render(&self) -> TokenStream {
-        let boxed = self.cyclic_edges();
+        let cycles = self.cycles();
+        self.render_some(&self.sorted(), &cycles)
+    }
+
+    /// Every named type, in output order (by name).
+    pub fn sorted(&self) -> Vec<SchemaId> {
         let mut defs: Vec<(&SchemaId, &TypeDef)> = self.defs.iter().collect();
         defs.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-        let items = defs
-            .into_iter()
-            .map(|(id, def)| self.render_def(*id, def, &boxed));
+        defs.into_iter().map(|(id, _)| *id).collect()
+    }
+
+    /// Some of the definitions (a slice of [`sorted`](Self::sorted)), so that
+    /// big contracts can be rendered and formatted in parallel.
+    pub fn render_some(&self, ids: &[SchemaId], cycles: &Cycles) -> TokenStream {
+        let items = ids.iter().filter_map(|id| {
+            self.defs
+                .get(id)
+                .map(|def| self.render_def(*id, def, &cycles.0))
+        });
         quote! { #(#items)* }
+    }
+
+    /// Which types sit on a cycle of by-value references (see [`Cycles`]).
+    pub fn cycles(&self) -> Cycles {
+        Cycles(self.cyclic_edges())
     }
 
     /// Type tokens, boxing a by-value reference that closes a cycle.
@@ -624,7 +647,7 @@ impl<'g> TypeSpace<'g> {
                 });
                 quote! {
                     #doc
-                    #[derive(Debug, Clone, PartialEq, #default #rt::serde::Serialize, #rt::serde::Deserialize)]
+                    #[derive(Debug, Clone, PartialEq, #default Serialize, Deserialize)]
                     #serde_crate
                     pub struct #name {
                         #(#fields_tokens)*
@@ -638,7 +661,7 @@ impl<'g> TypeSpace<'g> {
                 let docs = wires.iter().map(|w| format!(" `{}`", w.replace('`', "'")));
                 quote! {
                     #doc
-                    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, #rt::serde::Serialize, #rt::serde::Deserialize)]
+                    #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
                     #serde_crate
                     #[serde(from = "String", into = "String")]
                     pub enum #name {
@@ -725,7 +748,7 @@ impl<'g> TypeSpace<'g> {
                     .map(|(_, ty)| self.tokens_in(ty, Some(id), sccs));
                 quote! {
                     #doc
-                    #[derive(Debug, Clone, PartialEq, #rt::serde::Serialize, #rt::serde::Deserialize)]
+                    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
                     #serde_crate
                     #[serde(untagged)]
                     #[allow(clippy::large_enum_variant)]
