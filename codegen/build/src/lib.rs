@@ -2,13 +2,11 @@
 //! CLI shares with it.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     contractor_build::Builder::new()
-//!         .openapi("schemas/shop/v1/shop.yaml")
-//!         .compile()
-//!         .unwrap_or_else(|e| panic!("{e}"));
-//! }
+//! // in build.rs's main:
+//! contractor_build::Builder::new()
+//!     .openapi("schemas/shop/v1/shop.yaml")
+//!     .compile()
+//!     .unwrap_or_else(|e| panic!("{e}"));
 //! ```
 //!
 //! and in the crate, `include!(concat!(env!("OUT_DIR"), "/shop.rs"));`.
@@ -200,14 +198,21 @@ impl Builder {
         };
         let mut written = Vec::new();
         for job in &self.openapi {
-            // Even a failed load must tell Cargo which file to watch.
-            if self.emit_rerun && job.path.is_file() {
-                rerun(cargo, &job.path);
-            }
-            let output = generate_openapi(&job.path, self.options)?;
+            let output = match generate_openapi(&job.path, self.options) {
+                Ok(output) => output,
+                Err(error) => {
+                    // Even a failed load must tell Cargo which file to watch.
+                    if self.emit_rerun && job.path.is_file() {
+                        rerun(cargo, &job.path);
+                    }
+                    return Err(error);
+                }
+            };
             if self.emit_rerun {
-                for file in output.files_read.iter().filter(|f| **f != job.path) {
-                    if file.is_file() {
+                let mut seen = std::collections::HashSet::new();
+                for file in &output.files_read {
+                    let key = file.canonicalize().unwrap_or_else(|_| file.clone());
+                    if file.is_file() && seen.insert(key) {
                         rerun(cargo, file);
                     }
                 }

@@ -858,8 +858,8 @@ fn tarjan(edges: &BTreeMap<SchemaId, Vec<SchemaId>>) -> Vec<Vec<SchemaId>> {
             if next < targets.len() {
                 work.push((node, next + 1));
                 let target = targets[next];
-                if !index.contains_key(&target) {
-                    index.insert(target, counter);
+                if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(target) {
+                    slot.insert(counter);
                     low.insert(target, counter);
                     counter += 1;
                     stack.push(target);
