@@ -72,8 +72,7 @@ fn a_broken_contract_is_a_positioned_error_and_still_watched() {
         .openapi(&broken)
         .out_dir(out.path())
         .compile_to(&mut cargo)
-        .err()
-        .expect("fails");
+        .expect_err("fails");
     assert!(error.to_string().contains("broken.yaml:"), "{error}");
     assert_eq!(
         rerun_lines(&cargo),
