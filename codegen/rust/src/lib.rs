@@ -120,6 +120,9 @@ fn format_items(tokens: proc_macro2::TokenStream) -> Result<String, GenerateErro
     Ok(prettyplease::unparse(&file))
 }
 
+/// Stack of each formatting thread.
+const WORKER_STACK: usize = 64 * 1024 * 1024;
+
 /// `f` over `items` on every core, results in the order of `items`.
 fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     use std::sync::Mutex;
@@ -127,26 +130,38 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(items.len());
-    if workers <= 1 {
-        return items.iter().map(f).collect();
-    }
+        .clamp(1, items.len().max(1));
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let value = f(item);
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(value);
+            // syn and prettyplease recurse on nesting: give them room
+            // whatever thread (a build script's, a test's) called us.
+            let spawned = std::thread::Builder::new()
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        let value = f(item);
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(value);
+                        }
                     }
-                }
-            });
+                });
+            if spawned.is_err() {
+                break;
+            }
         }
     });
+    // Whatever a failed spawn left undone runs here.
+    for (i, slot) in results.iter().enumerate() {
+        if let Ok(mut slot) = slot.lock()
+            && slot.is_none()
+        {
+            *slot = Some(f(&items[i]));
+        }
+    }
     results
         .into_iter()
         .map(|slot| {

@@ -139,6 +139,11 @@ pub struct TypeSpace<'g> {
     inline_stack: Vec<SchemaId>,
 }
 
+/// How deep unnamed types nest (`Vec<Vec<…>>`) before the rest is
+/// `serde_json::Value`: far beyond any real contract, and well inside what
+/// `syn` and rustc handle without deep recursion.
+const MAX_INLINE_DEPTH: usize = 64;
+
 /// Names a generated module uses besides the contract's types (everything
 /// else it refers to by full path, so a contract may name a type `Problem`).
 const RESERVED_TYPE_NAMES: &[&str] = &[];
@@ -234,7 +239,7 @@ impl<'g> TypeSpace<'g> {
             self.queue.push_back(id);
             return (Ty::Named(id), nullable);
         }
-        if self.inline_stack.contains(&id) || self.inline_stack.len() > 256 {
+        if self.inline_stack.contains(&id) || self.inline_stack.len() > MAX_INLINE_DEPTH {
             return (Ty::Json, nullable);
         }
         self.inline_stack.push(id);

@@ -123,9 +123,10 @@ struct Writer<'a> {
     def_names: &'a HashMap<SchemaId, String>,
 }
 
-/// Inline nesting beyond this is written as "anything" (the loader already
-/// refuses documents nested this deep).
-const MAX_INLINE_DEPTH: usize = 512;
+/// Inline nesting beyond this is written as "anything": the runtime parses
+/// the document with serde_json, whose recursion limit is 128 levels (and
+/// the generated types stop at 64 levels too).
+const MAX_INLINE_DEPTH: usize = 60;
 
 impl Writer<'_> {
     /// A reference to a definition, or the schema itself.
