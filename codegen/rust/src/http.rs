@@ -457,10 +457,12 @@ impl<'a> HttpApi<'a> {
         }
         out.push(Section::OperationTypes);
         out.push(Section::Spec);
-        if client {
+        // A contract without operations (only webhooks, say) has types and
+        // nothing to call or serve.
+        if client && !self.ops.is_empty() {
             out.push(Section::Client);
         }
-        if server {
+        if server && !self.ops.is_empty() {
             out.push(Section::Server);
         }
         out
@@ -783,7 +785,7 @@ impl<'a> HttpApi<'a> {
         );
         quote! {
             #[doc = #doc]
-            #[allow(clippy::result_large_err)]
+            #[allow(clippy::result_large_err, clippy::type_complexity)]
             pub mod client {
                 pub use #rt::client::{CallOptions, ClientConfig, ClientError, Credentials, RawResponse};
                 pub use #rt::retry::RetryPolicy;
@@ -1023,6 +1025,7 @@ impl<'a> HttpApi<'a> {
         let doc = format!(" The server side of {}.", self.api_title());
         quote! {
             #[doc = #doc]
+            #[allow(clippy::type_complexity)]
             pub mod server {
                 pub use #rt::server::{RequestContext, ServerConfig};
                 use #rt::server::Decoded;
