@@ -1,6 +1,9 @@
 //! The `contractor` command. All behaviour lives in the library so that tests
 //! can drive it in-process too; this only wires up the real streams.
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Unlocked handles: holding the stderr lock for the whole run would
     // deadlock any worker thread that prints (a panic message, say).

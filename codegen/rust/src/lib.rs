@@ -133,6 +133,9 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
         .clamp(1, items.len().max(1));
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    // The last items (client and server, the biggest) go first, so that no
+    // core is left finishing a big one alone.
+    let order: Vec<usize> = (0..items.len()).rev().collect();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             // syn and prettyplease recurse on nesting: give them room
@@ -141,8 +144,9 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
                 .stack_size(WORKER_STACK)
                 .spawn_scoped(scope, || {
                     loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&i) = order.get(n) else { break };
+                        let item = &items[i];
                         let value = f(item);
                         if let Ok(mut slot) = results[i].lock() {
                             *slot = Some(value);
