@@ -888,41 +888,18 @@ impl<'a> HttpApi<'a> {
         });
         let success_arms = op.success.iter().map(|r| {
             let decode = decode_body(r);
-            let value = match (&op.success_enum, r.carries_status(), &r.body) {
-                (None, _, Some(_)) => quote!(#decode),
-                (None, _, None) => quote!(()),
-                (Some(e), false, Some(_)) => {
+            let value = match (&op.success_enum, &r.body) {
+                (None, Some(_)) => decode,
+                (None, None) => quote!(()),
+                (Some(e), _) => {
                     let e = ident(e);
-                    let v = ident(&r.variant);
-                    quote!(super::types::#e::#v(#decode))
-                }
-                (Some(e), false, None) => {
-                    let e = ident(e);
-                    let v = ident(&r.variant);
-                    quote!(super::types::#e::#v)
-                }
-                (Some(e), true, Some(_)) => {
-                    let e = ident(e);
-                    let v = ident(&r.variant);
-                    quote!(super::types::#e::#v { status, body: #decode })
-                }
-                (Some(e), true, None) => {
-                    let e = ident(e);
-                    let v = ident(&r.variant);
-                    quote!(super::types::#e::#v { status })
+                    variant_value(&quote!(super::types::#e), r, decode)
                 }
             };
             (r.key.clone(), quote!(Ok(#value)))
         });
         let error_arms = op.errors.iter().map(|r| {
-            let decode = decode_body(r);
-            let v = ident(&r.variant);
-            let value = match (r.carries_status(), &r.body) {
-                (false, Some(_)) => quote!(super::types::#error::#v(#decode)),
-                (false, None) => quote!(super::types::#error::#v),
-                (true, Some(_)) => quote!(super::types::#error::#v { status, body: #decode }),
-                (true, None) => quote!(super::types::#error::#v { status }),
-            };
+            let value = variant_value(&quote!(super::types::#error), r, decode_body(r));
             (r.key.clone(), quote!(Err(ClientError::Api(#value))))
         });
         let mut arms: Vec<(StatusKey, TokenStream)> = success_arms.chain(error_arms).collect();
@@ -1153,13 +1130,7 @@ impl<'a> HttpApi<'a> {
         };
         let success_arms = self.server_success(op);
         let error_arms = op.errors.iter().map(|r| {
-            let v = ident(&r.variant);
-            let pattern = match (r.carries_status(), &r.body) {
-                (false, Some(_)) => quote!(super::types::#error::#v(body)),
-                (false, None) => quote!(super::types::#error::#v),
-                (true, Some(_)) => quote!(super::types::#error::#v { status, body }),
-                (true, None) => quote!(super::types::#error::#v { status }),
-            };
+            let pattern = variant_pattern(&quote!(super::types::#error), r);
             let response = encode_body(r);
             quote!(Err(#pattern) => #response,)
         });
@@ -1195,13 +1166,7 @@ impl<'a> HttpApi<'a> {
             (Some(e), _) => {
                 let e = ident(e);
                 let arms = op.success.iter().map(|r| {
-                    let v = ident(&r.variant);
-                    let pattern = match (r.carries_status(), &r.body) {
-                        (false, Some(_)) => quote!(super::types::#e::#v(body)),
-                        (false, None) => quote!(super::types::#e::#v),
-                        (true, Some(_)) => quote!(super::types::#e::#v { status, body }),
-                        (true, None) => quote!(super::types::#e::#v { status }),
-                    };
+                    let pattern = variant_pattern(&quote!(super::types::#e), r);
                     let response = encode_body(r);
                     quote!(Ok(#pattern) => #response,)
                 });
@@ -1232,6 +1197,25 @@ impl<'a> HttpApi<'a> {
             .defs()
             .map(|(id, def)| (*id, def.name.clone()))
             .collect()
+    }
+}
+
+/// `Enum::Variant`, `Enum::Variant(body)` or `Enum::Variant { status, body }`:
+/// a response variant bound to `status` and `body`, as a pattern.
+fn variant_pattern(enum_path: &TokenStream, r: &ResponsePlan) -> TokenStream {
+    variant_value(enum_path, r, quote!(body))
+}
+
+/// A response variant built from `status` and `body` (an expression).
+fn variant_value(enum_path: &TokenStream, r: &ResponsePlan, body: TokenStream) -> TokenStream {
+    let v = ident(&r.variant);
+    let shorthand = body.to_string() == "body";
+    match (r.carries_status(), &r.body) {
+        (false, Some(_)) => quote!(#enum_path::#v(#body)),
+        (false, None) => quote!(#enum_path::#v),
+        (true, Some(_)) if shorthand => quote!(#enum_path::#v { status, body }),
+        (true, Some(_)) => quote!(#enum_path::#v { status, body: #body }),
+        (true, None) => quote!(#enum_path::#v { status }),
     }
 }
 
