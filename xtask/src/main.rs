@@ -1,16 +1,29 @@
 //! Project chores, run as `cargo xtask <command>` (see .cargo/config.toml).
 //!
-//! All three commands check contractor's protobuf breaking-change detector
+//! The first three commands check contractor's protobuf breaking-change detector
 //! against the shared corpus in `../shared/corpus/proto` and, when it is
 //! installed, against `buf breaking`, whose rules contractor re-implements.
+//! The `openapi-*` commands do the same for the OpenAPI diff; the `generate-*`
+//! commands check and time code generation (`contractor generate`) and the
+//! generated server.
 //!
 //!   corpus                         compile every module; diff the version pairs; compare with buf
 //!   mutate [--seed N] [--count N]  random single edits to real files; compare with buf
 //!   bench [--runs N]               time contractor and buf on the version pairs
+//!   openapi-corpus                 diff every OpenAPI document with itself, and the version pairs
+//!   openapi-bench [--runs N]       time the OpenAPI diff next to optic and openapi-diff
+//!   generate-corpus                generate a crate from every OpenAPI document; clippy them all
+//!     [--stripe-compile-time]      instead: cold and warm debug build of the Stripe client
+//!   generate-bench [--runs N]      generation time on big contracts; generated server vs axum
+//!
+//! Without `../shared/corpus` every command prints "skipped" and succeeds, except
+//! `generate-bench`, which then runs its server benchmark only (it needs just `examples/shop`).
 
 mod bench;
 mod corpus;
 mod fsutil;
+mod generate;
+mod generate_bench;
 mod mutate;
 mod openapi;
 mod tools;
@@ -28,7 +41,18 @@ commands:
          [--buf-per-category]     run buf once per category instead of once per mutant
   bench [--runs N]                time contractor against buf on the version pairs (default 15)
   openapi-corpus                  diff every corpus OpenAPI document with itself and the version pairs
-  openapi-bench [--runs N]        time contractor's OpenAPI diff next to optic and openapi-diff";
+  openapi-bench [--runs N]        time contractor's OpenAPI diff next to optic and openapi-diff
+  generate-corpus                 `contractor generate` every corpus OpenAPI document into
+                                  target/generate-corpus, then one `cargo clippy -D warnings` over
+                                  all the crates; exit 1 on any failure, warning or error
+    [--stripe-compile-time]       instead: debug build time of the generated Stripe client, from
+                                  an empty target dir and with its dependencies built
+  generate-bench                  (a) generation time of the biggest contracts, (b) requests/s of
+                                  the shop's generated server against hand-written axum
+    [--runs N]                    generation runs per contract (default 10)
+    [--rounds N] [--seconds N]    server runs per side (default 3) and seconds each (default 5)
+    [--connections N]             concurrent keep-alive connections (default 32)
+    [--only-generation | --only-server]";
 
 fn main() -> ExitCode {
     match run() {
@@ -51,6 +75,13 @@ fn run() -> Result<u8> {
         return Ok(0);
     }
     let mut flags = Flags(rest.to_vec());
+    if command == "generate-bench" && tools::Paths::find().is_none() {
+        // The server benchmark needs only the shop example.
+        println!("no ../shared/corpus: skipping the generation timings");
+        let options = generate_bench_options(&mut flags, true)?;
+        flags.finish()?;
+        return generate_bench::run(&tools::Paths::workspace(), &options);
+    }
     let Some(paths) = tools::Paths::find() else {
         println!("skipped: no ../shared/corpus");
         return Ok(0);
@@ -83,9 +114,34 @@ fn run() -> Result<u8> {
             flags.finish()?;
             openapi::bench(&paths, runs.max(1))?
         }
+        "generate-corpus" => {
+            let stripe = flags.switch("--stripe-compile-time");
+            flags.finish()?;
+            if stripe {
+                generate::stripe_compile_time(&paths)?
+            } else {
+                generate::corpus(&paths)?
+            }
+        }
+        "generate-bench" => {
+            let options = generate_bench_options(&mut flags, false)?;
+            flags.finish()?;
+            generate_bench::run(&paths, &options)?
+        }
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     };
     Ok(code)
+}
+
+fn generate_bench_options(flags: &mut Flags, only_server: bool) -> Result<generate_bench::Options> {
+    Ok(generate_bench::Options {
+        runs: flags.number("--runs")?.unwrap_or(10).max(1) as usize,
+        seconds: flags.number("--seconds")?.unwrap_or(5).max(1),
+        rounds: flags.number("--rounds")?.unwrap_or(3).max(1) as usize,
+        connections: flags.number("--connections")?.unwrap_or(32).max(1) as usize,
+        only_generation: flags.switch("--only-generation"),
+        only_server: flags.switch("--only-server") || only_server,
+    })
 }
 
 /// A tiny flag parser: `--name value` options and bare `--name` switches.

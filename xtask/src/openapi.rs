@@ -19,7 +19,8 @@ pub const PAIRS: [(&str, &str, &str); 3] = [
     ("openai", "openai-2026-07-22.yaml", "openai-2026-08-21.yaml"),
 ];
 
-fn openapi_dir(paths: &Paths) -> PathBuf {
+/// `../shared/corpus/openapi`.
+pub fn openapi_dir(paths: &Paths) -> PathBuf {
     paths
         .corpus
         .parent()
@@ -28,7 +29,7 @@ fn openapi_dir(paths: &Paths) -> PathBuf {
 }
 
 /// Every root document of the corpus (the DigitalOcean tree by its root).
-fn documents(dir: &Path) -> Vec<PathBuf> {
+pub fn documents(dir: &Path) -> Vec<PathBuf> {
     let mut docs = Vec::new();
     for sub in ["petstore", "oai-examples", "production"] {
         if let Ok(entries) = std::fs::read_dir(dir.join(sub)) {

@@ -24,21 +24,28 @@ pub struct Paths {
 impl Paths {
     /// `None` when the shared corpus is not checked out next to the workspace.
     pub fn find() -> Option<Self> {
+        let paths = Self::workspace();
+        paths
+            .corpus
+            .parent()
+            .is_some_and(Path::is_dir)
+            .then_some(paths)
+    }
+
+    /// The workspace's paths, whether or not the corpus exists (for commands that need
+    /// only part of it).
+    pub fn workspace() -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let shared = root.join("../shared/corpus");
-        if !shared.is_dir() {
-            return None;
-        }
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| root.join("target"));
-        Some(Self {
-            corpus: shared.join("proto"),
+        Self {
+            corpus: root.join("../shared/corpus/proto"),
             root,
             target,
-        })
+        }
     }
 
     pub fn googleapis(&self) -> PathBuf {

@@ -447,6 +447,7 @@ impl Compiled {
             prefix,
             path: Vec::new(),
             limit: MAX_ERRORS,
+            probing: false,
             steps: 0,
         };
         v.validate(id, value);
@@ -711,6 +712,8 @@ struct Validator<'c, 'v> {
     path: Vec<Seg<'v>>,
     /// Stop collecting at this many errors (lowered to fail fast inside combinators).
     limit: usize,
+    /// Inside [`Validator::passes`]: errors are only counted, so no pointer is built.
+    probing: bool,
     steps: usize,
 }
 
@@ -868,8 +871,12 @@ fn preview(v: &Value) -> String {
 impl<'v> Validator<'_, 'v> {
     fn error(&mut self, detail: impl Into<String>) {
         if self.errors.len() < self.limit {
-            self.errors
-                .push((pointer(self.prefix, &self.path), detail.into()));
+            let at = if self.probing {
+                String::new()
+            } else {
+                pointer(self.prefix, &self.path)
+            };
+            self.errors.push((at, detail.into()));
         }
     }
 
@@ -886,12 +893,14 @@ impl<'v> Validator<'_, 'v> {
     /// `true` when `value` is valid against `id`; records nothing.
     fn passes(&mut self, id: NodeId, value: &'v Value) -> bool {
         let start = self.errors.len();
-        let limit = self.limit;
+        let (limit, probing) = (self.limit, self.probing);
         self.limit = start + 1;
+        self.probing = true;
         self.validate(id, value);
         let ok = self.errors.len() == start;
         self.errors.truncate(start);
         self.limit = limit;
+        self.probing = probing;
         ok
     }
 
@@ -1047,14 +1056,15 @@ impl<'v> Validator<'_, 'v> {
                 .properties
                 .binary_search_by(|(k, _)| k.cmp(name))
                 .is_ok_and(|i| self.c.node_at(n.properties[i].1).read_only);
-            if !read_only {
-                let mut missing = pointer(self.prefix, &self.path);
-                missing.push('/');
-                let escaped = name.replace('~', "~0").replace('/', "~1");
-                missing.extend(utf8_percent_encode(&escaped, FRAGMENT));
-                if self.errors.len() < self.limit {
-                    self.errors.push((missing, "is required".to_owned()));
+            if !read_only && self.errors.len() < self.limit {
+                let mut missing = String::new();
+                if !self.probing {
+                    missing = pointer(self.prefix, &self.path);
+                    missing.push('/');
+                    let escaped = name.replace('~', "~0").replace('/', "~1");
+                    missing.extend(utf8_percent_encode(&escaped, FRAGMENT));
                 }
+                self.errors.push((missing, "is required".to_owned()));
             }
         }
         for (key, value) in map {
@@ -1470,6 +1480,19 @@ mod tests {
                     "must match exactly one of the allowed schemas".to_owned()
                 ),
             ]
+        );
+        // The streaming validator re-bases the combinator's errors onto an escaped prefix.
+        const T: &str = r##"{
+            "Zoo": {"type": "object", "properties": {"a/b~c": {"anyOf": [{"$ref": "#/$defs/Cat"}]}}},
+            "Cat": {"type": "object", "required": ["meows"],
+                "properties": {"meows": {"type": "boolean"}}}
+        }"##;
+        assert_eq!(
+            errors(T, "Zoo", json!({"a/b~c": {"meows": 1}})),
+            vec![(
+                "#/a~1b~0c/meows".to_owned(),
+                "must be of type boolean".to_owned()
+            )]
         );
     }
 

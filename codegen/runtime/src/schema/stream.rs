@@ -143,10 +143,18 @@ impl<'de> DeserializeSeed<'de> for Seed<'_, '_, '_> {
         }
         if !n.streamable {
             let value = Value::deserialize(de)?;
-            let prefix = path.pointer();
-            let mut errors = std::mem::take(&mut st.errors);
-            c.validate_into(id, &value, &prefix, &mut errors);
-            st.errors = errors;
+            // Validated at the root (`#`); the real prefix is only built when there are errors
+            // to re-base, since valid bodies are the common case.
+            let start = st.errors.len();
+            c.validate_into(id, &value, "#", &mut st.errors);
+            if st.errors.len() > start {
+                let prefix = path.pointer();
+                if prefix != "#" {
+                    for (pointer, _) in &mut st.errors[start..] {
+                        pointer.replace_range(..1, &prefix);
+                    }
+                }
+            }
             return Ok(());
         }
         de.deserialize_any(NodeVisitor { st, n, path, depth })
