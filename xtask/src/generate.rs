@@ -505,6 +505,12 @@ pub fn stripe_compile_time(paths: &Paths) -> Result<u8> {
         Ok(g) => g,
         Err(why) => bail!("contractor generate failed on {}: {why}", doc.display()),
     };
+    // A workspace of its own: the directory sits under the corpus workspace (and the
+    // repository's), which must not claim it.
+    let manifest = dir.join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest)?;
+    text.push_str("\n[workspace]\n");
+    std::fs::write(&manifest, text)?;
     let lock = dir.join("Cargo.lock");
     if !lock.exists() {
         std::fs::copy(paths.root.join("Cargo.lock"), &lock)?;
