@@ -25,6 +25,8 @@
 pub mod client;
 pub mod correlation;
 mod encoding;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod idempotency;
 mod nullable;
 pub mod problem;

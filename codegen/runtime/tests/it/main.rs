@@ -3,6 +3,8 @@
 
 mod api;
 mod client;
+#[cfg(feature = "grpc")]
+mod grpc;
 mod idempotency;
 mod layer;
 #[cfg(feature = "redis")]
