@@ -118,7 +118,7 @@ fn bad_input_is_a_positioned_error_and_exit_2() {
     let missing = contractor(&["generate", "nope.yaml", "--out", out]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("nope.yaml"));
-    let proto = contractor(&["generate", "schemas/orders/v1/orders.proto", "--out", out]);
+    let proto = contractor(&["generate", "schemas/orders/v1/nope.proto", "--out", out]);
     assert_eq!(proto.status.code(), Some(2));
     let name = contractor(&["generate", SHOP, "--out", out, "--crate-name", "9 lives"]);
     assert_eq!(name.status.code(), Some(2));

@@ -1,5 +1,6 @@
 //! `cargo xtask generate-corpus`: `contractor generate` on every OpenAPI root document of
-//! the shared corpus, and one `cargo clippy -D warnings` over all the generated crates.
+//! the shared corpus and on every gRPC service module of `corpus/proto` ([`PROTO_MODULES`]),
+//! and one `cargo clippy -D warnings` over all the generated crates.
 //!
 //! Layout, all under `target/generate-corpus/` (cargo's target dir, so CARGO_TARGET_DIR moves
 //! it): `crates/<name>/` the generated crates (client and server, crate `gen-<name>`, runtime
@@ -30,6 +31,20 @@ use serde_json::Value;
 
 use crate::openapi::{documents, openapi_dir};
 use crate::tools::{Contractor, Paths};
+
+/// The corpus's gRPC services (directory under `corpus/proto`, include root): every
+/// `.proto` file of the directory is generated, imports resolve from the include root.
+const PROTO_MODULES: [(&str, &str); 9] = [
+    ("googleapis/google/pubsub/v1", "googleapis"),
+    ("googleapis/google/storage/v2", "googleapis"),
+    ("googleapis/google/cloud/secretmanager/v1", "googleapis"),
+    ("googleapis/google/cloud/tasks/v2", "googleapis"),
+    ("googleapis/google/iam/v1", "googleapis"),
+    ("googleapis/google/longrunning", "googleapis"),
+    ("grpc/grpc/health/v1", "grpc"),
+    ("grpc/grpc/reflection/v1", "grpc"),
+    ("grpc/grpc/reflection/v1alpha", "grpc"),
+];
 
 /// Messages shown in full per failing crate.
 const SHOWN_MESSAGES: usize = 3;
@@ -323,6 +338,32 @@ pub fn corpus(paths: &Paths) -> Result<u8> {
             .to_string();
         eprintln!("[generate-corpus] generating {shown}…");
         let generated = generate(&contractor, paths, &doc, &dir, &format!("gen-{name}"), &[])?;
+        if generated.is_ok() {
+            strip_workspace_table(&dir.join("Cargo.toml"))?;
+        }
+        rows.push(Row {
+            shown,
+            dir,
+            generated,
+        });
+    }
+    // The gRPC services: each module's directory, with its tree's root as include path.
+    for (module, include) in PROTO_MODULES {
+        let dir_in = paths.corpus.join(module);
+        let name = format!("proto-{}", short_name(Path::new(&module.replace('/', "-"))));
+        let dir = crates.join(&name);
+        let shown = format!("proto/{module}");
+        eprintln!("[generate-corpus] generating {shown}…");
+        let include = paths.corpus.join(include);
+        let include = include.to_string_lossy();
+        let generated = generate(
+            &contractor,
+            paths,
+            &dir_in,
+            &dir,
+            &format!("gen-{name}"),
+            &["-I", &include],
+        )?;
         if generated.is_ok() {
             strip_workspace_table(&dir.join("Cargo.toml"))?;
         }

@@ -76,7 +76,7 @@ pub fn run(paths: &Paths, options: &Options) -> Result<u8> {
     Ok(0)
 }
 
-fn median(sorted: &[f64]) -> f64 {
+pub(crate) fn median(sorted: &[f64]) -> f64 {
     match sorted.len() {
         0 => f64::NAN,
         n if n % 2 == 1 => sorted[n / 2],
@@ -84,7 +84,7 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+pub(crate) fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(f64::total_cmp);
     v
 }
@@ -142,7 +142,7 @@ fn generation(paths: &Paths, runs: usize) -> Result<()> {
 }
 
 /// Builds `bins` of `package` in release mode; their executables, in order.
-fn build_bins(paths: &Paths, package: &str, bins: &[&str]) -> Result<Vec<PathBuf>> {
+pub(crate) fn build_bins(paths: &Paths, package: &str, bins: &[&str]) -> Result<Vec<PathBuf>> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("building {package} ({}) in release mode…", bins.join(", "));
     let mut cmd = Command::new(cargo);
@@ -211,15 +211,16 @@ struct Sample {
 }
 
 /// A running `bench_server`, killed when dropped.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl ServerProcess {
-    fn start(exe: &Path, side: Side) -> Result<Self> {
+    /// Starts `exe args…`, which prints `listening on ADDR` first.
+    pub(crate) fn start(exe: &Path, args: &[&str]) -> Result<Self> {
         let mut child = Command::new(exe)
-            .args(side.args())
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -231,12 +232,12 @@ impl ServerProcess {
             .trim()
             .strip_prefix("listening on ")
             .map(str::to_owned)
-            .ok_or_else(|| anyhow!("bench_server said `{}`", line.trim()))?;
+            .ok_or_else(|| anyhow!("{} said `{}`", exe.display(), line.trim()))?;
         Ok(Self { child, addr })
     }
 
     /// User + system CPU time so far (Linux /proc; `None` elsewhere).
-    fn cpu_time(&self, ticks_per_second: f64) -> Option<Duration> {
+    pub(crate) fn cpu_time(&self, ticks_per_second: f64) -> Option<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
         // Fields after the parenthesised command name; utime and stime are 14th and 15th.
         let rest = &stat[stat.rfind(')')? + 2..];
@@ -255,7 +256,7 @@ impl Drop for ServerProcess {
 }
 
 /// Clock ticks per second of /proc's CPU times.
-fn clock_ticks() -> f64 {
+pub(crate) fn clock_ticks() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -272,7 +273,7 @@ fn measure(
     options: &Options,
     ticks: f64,
 ) -> Result<Sample> {
-    let server = ServerProcess::start(server_exe, side)?;
+    let server = ServerProcess::start(server_exe, side.args())?;
     let warmup = Duration::from_secs(1);
     let load = Command::new(load_exe)
         .args(["--addr", &server.addr, "--op", op])
@@ -507,7 +508,7 @@ fn in_process(server_exe: &Path, rounds: usize) -> Result<()> {
 }
 
 /// A warning when other processes keep the machine busy (Linux load average).
-fn warn_if_busy() {
+pub(crate) fn warn_if_busy() {
     let load = std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| {
         l.split_whitespace()
             .next()

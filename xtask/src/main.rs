@@ -15,6 +15,7 @@
 //!   generate-corpus                generate a crate from every OpenAPI document; clippy them all
 //!     [--stripe-compile-time]      instead: cold and warm debug build of the Stripe client
 //!   generate-bench [--runs N]      generation time on big contracts; generated server vs axum
+//!   grpc-bench                     unary gRPC calls/s: generated + runtime vs plain tonic; no-op build
 //!
 //! Without `../shared/corpus` every command prints "skipped" and succeeds, except
 //! `generate-bench`, which then runs its server benchmark only (it needs just `examples/shop`).
@@ -24,6 +25,7 @@ mod corpus;
 mod fsutil;
 mod generate;
 mod generate_bench;
+mod grpc_bench;
 mod mutate;
 mod openapi;
 mod tools;
@@ -52,7 +54,12 @@ commands:
     [--runs N]                    generation runs per contract (default 10)
     [--rounds N] [--seconds N]    server runs per side (default 3) and seconds each (default 5)
     [--connections N]             concurrent keep-alive connections (default 32)
-    [--only-generation | --only-server]";
+    [--only-generation | --only-server]
+  grpc-bench                      unary gRPC calls/s through contractor's generated code and runtime
+                                  next to plain tonic-prost-build code (same contract, same run), then
+                                  the time of a no-op `cargo build` of examples/orders
+    [--rounds N] [--seconds N]    runs per side (default 3) and seconds each (default 5)
+    [--connections N] [--concurrency N]  HTTP/2 connections (default 4) and callers (default 32)";
 
 fn main() -> ExitCode {
     match run() {
@@ -75,6 +82,17 @@ fn run() -> Result<u8> {
         return Ok(0);
     }
     let mut flags = Flags(rest.to_vec());
+    if command == "grpc-bench" {
+        // Needs only the repository (schemas/orders), never the corpus.
+        let options = grpc_bench::Options {
+            seconds: flags.number("--seconds")?.unwrap_or(5).max(1),
+            rounds: flags.number("--rounds")?.unwrap_or(3).max(1) as usize,
+            connections: flags.number("--connections")?.unwrap_or(4).max(1) as usize,
+            concurrency: flags.number("--concurrency")?.unwrap_or(32).max(1) as usize,
+        };
+        flags.finish()?;
+        return grpc_bench::run(&tools::Paths::workspace(), &options);
+    }
     if command == "generate-bench" && tools::Paths::find().is_none() {
         // The server benchmark needs only the shop example.
         println!("no ../shared/corpus: skipping the generation timings");

@@ -37,19 +37,25 @@ enum Command {
     Diff(DiffArgs),
     /// List the breaking-change rules with their categories.
     Rules(RulesArgs),
-    /// Generate a typed Rust client and server crate from an OpenAPI document.
+    /// Generate a typed Rust client and server crate from an OpenAPI document or .proto files.
     ///
-    /// Writes Cargo.toml, README.md and src/lib.rs into --out. With --check, writes
-    /// nothing and exits 1 (printing a diff) if the directory differs from what would be
-    /// generated.
+    /// Writes Cargo.toml, README.md and src/lib.rs into --out (for .proto input also the
+    /// prost/tonic/pbjson files and the encoded descriptor set under src/). With --check,
+    /// writes nothing and exits 1 (printing a diff) if the directory differs from what would
+    /// be generated.
     Generate(GenerateArgs),
 }
 
 #[derive(clap::Args, Debug)]
 struct GenerateArgs {
-    /// The contract (an OpenAPI 3.0 or 3.1 document, YAML or JSON).
-    #[arg(value_name = "SPEC")]
+    /// The contract: an OpenAPI 3.0 or 3.1 document (YAML or JSON), a .proto file, or a
+    /// directory (every .proto file under it).
+    #[arg(value_name = "FILE_OR_DIR")]
     spec: PathBuf,
+    /// Import root for .proto files (repeatable). Default: the directory given, or the
+    /// .proto file's own directory. Well-known types are built in.
+    #[arg(short = 'I', long = "include", value_name = "DIR")]
+    includes: Vec<PathBuf>,
     /// The directory of the generated crate.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -196,16 +202,18 @@ fn generate(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<i32, InputError> {
+    if detect_lang(&args.spec)? == Lang::Proto {
+        return generate_proto(args, stdout, stderr);
+    }
     if !args.spec.is_file() {
         return Err(InputError::in_file(
             args.spec.display().to_string(),
             "no such file",
         ));
     }
-    if detect_lang(&args.spec)? != Lang::Openapi {
-        return Err(InputError::in_file(
-            args.spec.display().to_string(),
-            "generate supports OpenAPI documents (.yaml, .yml, .json) so far",
+    if !args.includes.is_empty() {
+        return Err(InputError::new(
+            "-I/--include is for .proto input; an OpenAPI document finds its $refs itself",
         ));
     }
     let both = !args.client && !args.server;
@@ -214,28 +222,10 @@ fn generate(
         server: both || args.server,
     };
     let output = contractor_build::generate_openapi(&args.spec, options).map_err(build_error)?;
-    let crate_name = match &args.crate_name {
-        Some(name) => {
-            let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !valid {
-                return Err(InputError::new(format!(
-                    "--crate-name {name:?}: use ASCII letters, digits, '-' and '_', starting with a letter"
-                )));
-            }
-            name.clone()
-        }
-        None => contractor_rust::crate_name(&contractor_build::module_name(&args.spec)),
-    };
+    let crate_name = crate_name_arg(args)?
+        .unwrap_or_else(|| contractor_rust::crate_name(&contractor_build::module_name(&args.spec)));
     let runtime = runtime_dependency(args);
-    let source = args
-        .spec
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("contract")
-        .to_string();
+    let source = source_name(&args.spec);
     let files = contractor_rust::sdk_crate(
         &output.api,
         &output.generated,
@@ -247,23 +237,223 @@ fn generate(
         },
     )
     .map_err(|e| InputError::new(e.to_string()))?;
+    let files: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .map(|(path, text)| (path, text.into_bytes()))
+        .collect();
+    let Some(changed) = write_or_check(args, &files, None, stdout, stderr)? else {
+        return Ok(EXIT_BREAKING);
+    };
+    if args.check {
+        return Ok(EXIT_OK);
+    }
+    let lines = line_count(&files);
+    let _ = writeln!(
+        stderr,
+        "generated {crate_name} in {}: {} operations, {} types, {lines} lines ({changed} files changed)",
+        args.out.display(),
+        output.generated.operations,
+        output.generated.types,
+    );
+    Ok(EXIT_OK)
+}
+
+/// `contractor generate` for a .proto file or a directory of them: a crate around the
+/// prost/tonic/pbjson output, compiled by protox (no `protoc`).
+fn generate_proto(
+    args: &GenerateArgs,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<i32, InputError> {
+    let (files, default_include) = if args.spec.is_dir() {
+        let mut files = Vec::new();
+        collect_protos(&args.spec, 0, &mut files)?;
+        files.sort();
+        (files, args.spec.clone())
+    } else {
+        let parent = args
+            .spec
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        (vec![args.spec.clone()], parent)
+    };
+    let includes = if args.includes.is_empty() {
+        vec![default_include]
+    } else {
+        args.includes.clone()
+    };
+    let module = proto_module_name(&args.spec);
+    let crate_name = crate_name_arg(args)?.unwrap_or_else(|| contractor_rust::crate_name(&module));
+    let both = !args.client && !args.server;
+    let options = contractor_rust::ProtoOptions {
+        client: both || args.client,
+        server: both || args.server,
+        serde: true,
+    };
+    let generated = contractor_build::generate_proto(&files, &includes, &module, options)
+        .result
+        .map_err(build_error)?;
+    let source = source_name(&args.spec);
+    let crate_files = contractor_rust::proto_crate(
+        &generated,
+        &contractor_rust::ProtoCrateSpec {
+            crate_name: &crate_name,
+            source: &source,
+            runtime: runtime_dependency(args),
+            options,
+        },
+    )
+    .map_err(|e| InputError::new(e.to_string()))?;
+    // src/<module>/ holds only package files contractor wrote: one no longer generated is
+    // stale (drift for --check, removed otherwise).
+    let owned_dir = format!("src/{module}");
+    let Some(changed) = write_or_check(args, &crate_files, Some(&owned_dir), stdout, stderr)?
+    else {
+        return Ok(EXIT_BREAKING);
+    };
+    if args.check {
+        return Ok(EXIT_OK);
+    }
+    let _ = writeln!(
+        stderr,
+        "generated {crate_name} in {}: {} services, {} methods, {} messages, {} lines ({changed} files changed)",
+        args.out.display(),
+        generated.services,
+        generated.methods,
+        generated.messages,
+        line_count(&crate_files),
+    );
+    Ok(EXIT_OK)
+}
+
+/// Lines of the text files among `files`.
+fn line_count(files: &[(String, Vec<u8>)]) -> usize {
+    files
+        .iter()
+        .filter_map(|(_, contents)| std::str::from_utf8(contents).ok())
+        .map(|text| text.lines().count())
+        .sum()
+}
+
+/// The validated `--crate-name`, if given.
+fn crate_name_arg(args: &GenerateArgs) -> Result<Option<String>, InputError> {
+    let Some(name) = &args.crate_name else {
+        return Ok(None);
+    };
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(InputError::new(format!(
+            "--crate-name {name:?}: use ASCII letters, digits, '-' and '_', starting with a letter"
+        )));
+    }
+    Ok(Some(name.clone()))
+}
+
+/// The contract's own name (file or directory), for comments in the crate: never the path
+/// it was reached by, so the output does not depend on the working directory.
+fn source_name(spec: &Path) -> String {
+    let named = if spec.file_name().is_some() {
+        spec.to_path_buf()
+    } else {
+        std::path::absolute(spec).unwrap_or_else(|_| spec.to_path_buf())
+    };
+    named
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("contract")
+        .to_string()
+}
+
+/// The root module of generated proto code: the file's stem, or the directory's name.
+fn proto_module_name(spec: &Path) -> String {
+    if spec.is_dir() {
+        let name = source_name(spec);
+        let module = contractor_rust::names::snake(&name);
+        return if module.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            module
+        } else {
+            format!("proto_{module}")
+        };
+    }
+    contractor_build::module_name(spec)
+}
+
+/// Every .proto file under `dir`, recursively (bounded, so a symlink loop cannot hang).
+fn collect_protos(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    if depth > 64 {
+        return Ok(());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        InputError::in_file(
+            dir.display().to_string(),
+            format!("cannot read directory: {e}"),
+        )
+    })?;
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_protos(&path, depth + 1, out)?;
+        } else if path.extension().is_some_and(|e| e == "proto") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Writes `files` under `--out`, or with `--check` compares them and prints a diff.
+///
+/// Returns the number of files changed, or `None` when `--check` found drift. Files in
+/// `owned_dir` (relative to `--out`) that are not among `files` are stale output: reported as
+/// drift, or removed.
+fn write_or_check(
+    args: &GenerateArgs,
+    files: &[(String, Vec<u8>)],
+    owned_dir: Option<&str>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<Option<usize>, InputError> {
+    let stale = match owned_dir {
+        Some(dir) => stale_files(&args.out, dir, files),
+        None => Vec::new(),
+    };
     if args.check {
         let mut drift = false;
-        for (relative, contents) in &files {
+        for (relative, contents) in files {
             let path = args.out.join(relative);
-            let current = std::fs::read_to_string(&path).unwrap_or_default();
-            if current != *contents {
-                drift = true;
-                let diff = similar::TextDiff::from_lines(current.as_str(), contents.as_str());
-                let shown = path.display().to_string();
-                let _ = write!(
-                    stdout,
-                    "{}",
-                    diff.unified_diff()
-                        .context_radius(3)
-                        .header(&shown, &format!("{shown} (generated)"))
-                );
+            let current = std::fs::read(&path).unwrap_or_default();
+            if current == *contents {
+                continue;
             }
+            drift = true;
+            let shown = path.display().to_string();
+            match (std::str::from_utf8(&current), std::str::from_utf8(contents)) {
+                (Ok(current), Ok(contents)) => {
+                    let diff = similar::TextDiff::from_lines(current, contents);
+                    let _ = write!(
+                        stdout,
+                        "{}",
+                        diff.unified_diff()
+                            .context_radius(3)
+                            .header(&shown, &format!("{shown} (generated)"))
+                    );
+                }
+                _ => {
+                    let _ = writeln!(stdout, "Binary file {shown} differs");
+                }
+            }
+        }
+        for path in &stale {
+            drift = true;
+            let _ = writeln!(
+                stdout,
+                "{} is no longer generated (would be removed)",
+                path.display()
+            );
         }
         if drift {
             let _ = writeln!(
@@ -274,27 +464,44 @@ fn generate(
                 args.spec.display(),
                 args.out.display()
             );
-            return Ok(EXIT_BREAKING);
+            return Ok(None);
         }
-        return Ok(EXIT_OK);
+        return Ok(Some(0));
     }
     let mut changed = 0;
-    for (relative, contents) in &files {
-        if contractor_build::write_if_changed(&args.out.join(relative), contents)
+    for (relative, contents) in files {
+        if contractor_build::write_bytes_if_changed(&args.out.join(relative), contents)
             .map_err(build_error)?
         {
             changed += 1;
         }
     }
-    let lines: usize = files.iter().map(|(_, c)| c.lines().count()).sum();
-    let _ = writeln!(
-        stderr,
-        "generated {crate_name} in {}: {} operations, {} types, {lines} lines ({changed} files changed)",
-        args.out.display(),
-        output.generated.operations,
-        output.generated.types,
-    );
-    Ok(EXIT_OK)
+    for path in &stale {
+        std::fs::remove_file(path).map_err(|e| {
+            InputError::in_file(path.display().to_string(), format!("cannot remove: {e}"))
+        })?;
+        changed += 1;
+    }
+    Ok(Some(changed))
+}
+
+/// Generated-looking files (`.rs`) directly in `out/dir` that `files` no longer has.
+fn stale_files(out: &Path, dir: &str, files: &[(String, Vec<u8>)]) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(out.join(dir)) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_string();
+            let relative = format!("{dir}/{name}");
+            let known = files.iter().any(|(path, _)| *path == relative);
+            (name.ends_with(".rs") && !known).then(|| entry.path())
+        })
+        .collect();
+    stale.sort();
+    stale
 }
 
 fn build_error(e: contractor_build::Error) -> InputError {

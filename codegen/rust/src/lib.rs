@@ -5,15 +5,19 @@
 //!   operation table, a client and/or a server), as formatted source.
 //! - [`sdk_crate`]: a complete crate around those items (Cargo.toml,
 //!   README.md, src/lib.rs), from the handlebars templates in `templates/sdk`.
+//! - [`proto()`]: the gRPC side: messages, tonic clients and servers, proto3 JSON
+//!   and the runtime's method table from a compiled protobuf descriptor set;
+//!   [`proto_crate`] frames them as a crate (`templates/grpc`).
 //!
 //! The backend never reads files: it gets the lowered
-//! [`Api`](contractor_openapi::model::Api) and returns text. Everything from
+//! [`Api`](contractor_openapi::model::Api) (or a descriptor set) and returns text. Everything from
 //! the contract reaches the output as identifiers made by [`names`] or as
 //! string literals, so no contract can inject code.
 
 pub mod docs;
 pub mod http;
 pub mod names;
+pub mod proto;
 pub mod types;
 pub mod validation;
 
@@ -22,6 +26,8 @@ use std::fmt;
 use contractor_openapi::model::Api;
 use handlebars::Handlebars;
 use serde_json::json;
+
+pub use proto::{ProtoGenerated, ProtoOptions, proto};
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,10 +194,20 @@ pub enum RuntimeDependency {
 
 impl RuntimeDependency {
     fn toml(&self) -> String {
-        match self {
-            RuntimeDependency::Version(v) => format!("{{ version = {} }}", toml_string(v)),
-            RuntimeDependency::Path(p) => format!("{{ path = {} }}", toml_string(p)),
+        self.toml_with_features(&[])
+    }
+
+    /// The inline table, with `features = [...]` when some are needed.
+    fn toml_with_features(&self, features: &[&str]) -> String {
+        let source = match self {
+            RuntimeDependency::Version(v) => format!("version = {}", toml_string(v)),
+            RuntimeDependency::Path(p) => format!("path = {}", toml_string(p)),
+        };
+        if features.is_empty() {
+            return format!("{{ {source} }}");
         }
+        let features: Vec<String> = features.iter().map(|f| toml_string(f)).collect();
+        format!("{{ {source}, features = [{}] }}", features.join(", "))
     }
 }
 
@@ -215,13 +231,7 @@ pub fn sdk_crate(
     generated: &Generated,
     spec: &CrateSpec<'_>,
 ) -> Result<Vec<(String, String)>, GenerateError> {
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(handlebars::no_escape);
-    for (name, text) in [("cargo", CARGO_TOML), ("readme", README), ("lib", LIB_RS)] {
-        hb.register_template_string(name, text)
-            .map_err(|e| GenerateError(format!("internal error: template {name}: {e}")))?;
-    }
+    let hb = templates(&[("cargo", CARGO_TOML), ("readme", README), ("lib", LIB_RS)])?;
     let title = one_line(if api.title.is_empty() {
         "API"
     } else {
@@ -255,6 +265,140 @@ pub fn sdk_crate(
         ("README.md".to_string(), render("readme")?),
         ("src/lib.rs".to_string(), render("lib")?),
     ])
+}
+
+/// Everything needed to frame generated gRPC code as a crate.
+#[derive(Debug, Clone)]
+pub struct ProtoCrateSpec<'a> {
+    pub crate_name: &'a str,
+    /// The contract (file or directory name) as the user named it (written into comments).
+    pub source: &'a str,
+    pub runtime: RuntimeDependency,
+    pub options: ProtoOptions,
+}
+
+const GRPC_CARGO_TOML: &str = include_str!("../../../templates/grpc/Cargo.toml.hbs");
+const GRPC_README: &str = include_str!("../../../templates/grpc/README.md.hbs");
+const GRPC_LIB_RS: &str = include_str!("../../../templates/grpc/lib.rs.hbs");
+
+/// A complete crate around generated gRPC code: (relative path, contents), in a stable
+/// order. `src/lib.rs` holds the root module, so its relative `include!`s find the package
+/// files under `src/`; the descriptor set is the one binary file.
+pub fn proto_crate(
+    generated: &ProtoGenerated,
+    spec: &ProtoCrateSpec<'_>,
+) -> Result<Vec<(String, Vec<u8>)>, GenerateError> {
+    let hb = templates(&[
+        ("cargo", GRPC_CARGO_TOML),
+        ("readme", GRPC_README),
+        ("lib", GRPC_LIB_RS),
+    ])?;
+    let packages = match generated.package_names.as_slice() {
+        [] => "no package".to_string(),
+        [one] => format!("`{}`", one_line(one)),
+        many => many
+            .iter()
+            .map(|p| format!("`{}`", one_line(p)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let lib_name = spec.crate_name.replace('-', "_");
+    let module_path = |package: &str| {
+        std::iter::once(lib_name.clone())
+            .chain(package.split('.').map(names::snake))
+            .collect::<Vec<_>>()
+            .join("::")
+    };
+    let modules = generated
+        .package_names
+        .iter()
+        .map(|p| format!("`{}`", module_path(p)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The first service's client and server, as tonic names them, for the README's examples.
+    let (example_client, example_server) = match generated.service_names.first() {
+        Some(full_name) => {
+            let (package, service) = full_name.rsplit_once('.').unwrap_or(("", full_name));
+            let module = module_path(package);
+            let snake = names::snake(service);
+            let pascal = names::pascal(service);
+            (
+                format!("{module}::{snake}_client::{pascal}Client"),
+                format!("{module}::{snake}_server::{pascal}Server"),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
+    let counted = |n: usize, what: &str| {
+        if n == 1 {
+            format!("1 {what}")
+        } else {
+            format!("{n} {what}s")
+        }
+    };
+    let data = json!({
+        "crate_name": spec.crate_name,
+        "crate_name_toml": toml_string(spec.crate_name),
+        "lib_name": lib_name,
+        "description": toml_string(&format!(
+            "gRPC clients and servers for {}, generated by contractor",
+            packages.replace('`', "")
+        )),
+        "runtime": spec.runtime.toml_with_features(&["grpc"]),
+        "source": one_line(spec.source),
+        "packages": packages,
+        "modules": modules,
+        "counts": format!(
+            "{}, {}, {}",
+            counted(generated.services, "service"),
+            counted(generated.methods, "method"),
+            counted(generated.messages, "message")
+        ),
+        "example_client": example_client,
+        "example_server": example_server,
+        "client": spec.options.client,
+        "server": spec.options.server,
+        "serde": spec.options.serde,
+        "runtime_table": spec.options.client || spec.options.server,
+        "code": generated.root,
+    });
+    let render = |name: &str| {
+        hb.render(name, &data)
+            .map(String::into_bytes)
+            .map_err(|e| GenerateError(format!("internal error: template {name}: {e}")))
+    };
+    let mut files = vec![
+        ("Cargo.toml".to_string(), render("cargo")?),
+        ("README.md".to_string(), render("readme")?),
+        ("src/lib.rs".to_string(), render("lib")?),
+        (
+            format!("src/{}", generated.descriptor_set_path),
+            generated.descriptor_set.clone(),
+        ),
+    ];
+    let header = format!(
+        "// @generated by contractor from {}. Do not edit.\n\n",
+        one_line(spec.source)
+    );
+    files.extend(generated.files.iter().map(|(path, code)| {
+        (
+            format!("src/{path}"),
+            format!("{header}{code}").into_bytes(),
+        )
+    }));
+    Ok(files)
+}
+
+/// A strict, non-escaping registry of the given templates.
+fn templates(sources: &[(&str, &str)]) -> Result<Handlebars<'static>, GenerateError> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(handlebars::no_escape);
+    for (name, text) in sources {
+        hb.register_template_string(name, *text)
+            .map_err(|e| GenerateError(format!("internal error: template {name}: {e}")))?;
+    }
+    Ok(hb)
 }
 
 /// A crate name from a contract's file name or title: lower-case ASCII

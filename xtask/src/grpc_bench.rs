@@ -1,0 +1,194 @@
+//! `cargo xtask grpc-bench`: unary gRPC round trips per second through contractor's generated
+//! code and runtime, next to plain tonic-prost-build code for the same contract, in one run;
+//! then the time of a no-op `cargo build` of the orders example once its build.rs has run.
+//!
+//! Throughput uses `xtask/grpc-bench` (its build.rs generates `schemas/orders/v1/orders.proto`
+//! both ways): one server process (`serve --contractor|--plain`, a multi-thread tokio runtime)
+//! and one load process (`load …`, one thread, `--connections` HTTP/2 connections shared by
+//! `--concurrency` callers), 1 s warm-up then `--seconds` measured, sides alternating for
+//! `--rounds`. GetOrder is NO_SIDE_EFFECTS (no idempotency key); CreateOrder is not idempotent,
+//! so contractor's client sends a fresh idempotency key and contractor's server stores every
+//! answer — work the plain side does not do. The goal (GetOrder and CreateOrder alike) is
+//! contractor ≥ 0.95× plain.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::generate_bench::{ServerProcess, build_bins, clock_ticks, median, sorted, warn_if_busy};
+use crate::tools::Paths;
+
+pub struct Options {
+    pub seconds: u64,
+    pub rounds: usize,
+    pub connections: usize,
+    pub concurrency: usize,
+}
+
+const RATIO_GOAL: f64 = 0.95;
+
+struct Sample {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    cpu_us: Option<f64>,
+}
+
+fn measure(exe: &Path, side: &str, op: &str, options: &Options, ticks: f64) -> Result<Sample> {
+    let server = ServerProcess::start(exe, &["serve", side])?;
+    let warmup = Duration::from_secs(1);
+    let load = Command::new(exe)
+        .args(["load", side, "--addr", &server.addr, "--op", op])
+        .args(["--connections", &options.connections.to_string()])
+        .args(["--concurrency", &options.concurrency.to_string()])
+        .args(["--warmup", &warmup.as_secs().to_string()])
+        .args(["--seconds", &options.seconds.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start the load process")?;
+    std::thread::sleep(warmup);
+    let cpu_before = server.cpu_time(ticks);
+    let out = load.wait_with_output()?;
+    let cpu_after = server.cpu_time(ticks);
+    drop(server);
+    if !out.status.success() {
+        bail!("load {side} {op} failed ({})", out.status);
+    }
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("load printed `{}`", String::from_utf8_lossy(&out.stdout)))?;
+    let number = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
+    if number("errors") > 0.0 {
+        bail!("{} failed calls ({side} {op})", number("errors"));
+    }
+    let requests = number("requests");
+    let cpu_us = match (cpu_before, cpu_after) {
+        (Some(a), Some(b)) if requests > 0.0 => Some((b - a).as_secs_f64() * 1e6 / requests),
+        _ => None,
+    };
+    Ok(Sample {
+        rps: number("rps"),
+        p50_us: number("p50_us"),
+        p99_us: number("p99_us"),
+        cpu_us,
+    })
+}
+
+pub fn run(paths: &Paths, options: &Options) -> Result<u8> {
+    let exe = build_bins(paths, "contractor-grpc-bench", &["contractor-grpc-bench"])?.remove(0);
+    let ticks = clock_ticks();
+    warn_if_busy();
+    println!(
+        "\n## Unary gRPC round trips: contractor (generated code + runtime) vs plain tonic-prost-build\n\n\
+         {} HTTP/2 connections, {} concurrent callers, 1 s warm-up + {} s measured, {} alternating \
+         runs per side; server and load in separate processes sharing the machine's cores.\n\n\
+         | call | side | calls/s (median) | runs | p50 / p99 latency | server CPU per call | vs plain |\n\
+         |---|---|---:|---|---:|---:|---:|",
+        options.connections, options.concurrency, options.seconds, options.rounds
+    );
+    let mut verdicts = Vec::new();
+    for (op, label) in [
+        ("get", "GetOrder (NO_SIDE_EFFECTS)"),
+        ("create", "CreateOrder (keyed by contractor)"),
+    ] {
+        let sides = ["--contractor", "--plain"];
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(), Vec::new()];
+        for round in 0..options.rounds {
+            let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                eprintln!("[grpc-bench] {op} round {}: {}…", round + 1, sides[i]);
+                samples[i].push(measure(&exe, sides[i], op, options, ticks)?);
+            }
+        }
+        let med = |list: &[Sample], f: fn(&Sample) -> Option<f64>| {
+            let v: Vec<f64> = list.iter().filter_map(f).collect();
+            (!v.is_empty()).then(|| median(&sorted(v)))
+        };
+        let plain_rps = med(&samples[1], |s| Some(s.rps)).unwrap_or(f64::NAN);
+        let plain_cpu = med(&samples[1], |s| s.cpu_us);
+        for (i, name) in ["contractor", "plain tonic"].iter().enumerate() {
+            let list = &samples[i];
+            let rps = med(list, |s| Some(s.rps)).unwrap_or(f64::NAN);
+            let cpu = med(list, |s| s.cpu_us);
+            let runs: Vec<String> = list.iter().map(|s| format!("{:.0}", s.rps)).collect();
+            let vs = if i == 1 {
+                "1".to_string()
+            } else {
+                let cpu_ratio = match (cpu, plain_cpu) {
+                    (Some(c), Some(p)) => format!(", CPU/call ×{:.2}", c / p),
+                    _ => String::new(),
+                };
+                format!("{:.3}{cpu_ratio}", rps / plain_rps)
+            };
+            println!(
+                "| {label} | {name} | {rps:.0} | {} | {:.0} / {:.0} µs | {} | {vs} |",
+                runs.join(", "),
+                med(list, |s| Some(s.p50_us)).unwrap_or(f64::NAN),
+                med(list, |s| Some(s.p99_us)).unwrap_or(f64::NAN),
+                cpu.map_or("?".to_string(), |c| format!("{c:.1} µs")),
+            );
+            if i == 0 {
+                let ratio = rps / plain_rps;
+                verdicts.push(format!(
+                    "{label}: contractor/plain {ratio:.3} (goal ≥ {RATIO_GOAL}: {})",
+                    if ratio >= RATIO_GOAL { "met" } else { "MISSED" }
+                ));
+            }
+        }
+    }
+    println!();
+    for v in verdicts {
+        println!("{v}");
+    }
+    no_op_build(paths)?;
+    Ok(0)
+}
+
+/// Wall time of `cargo build -p contractor-example-orders` after one build has run (the
+/// build script must not run again, nothing must be recompiled).
+fn no_op_build(paths: &Paths) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let build = || -> Result<(Duration, String)> {
+        let started = Instant::now();
+        let out = Command::new(&cargo)
+            .current_dir(&paths.root)
+            .args(["build", "-p", "contractor-example-orders"])
+            .output()
+            .context("cannot run cargo build")?;
+        if !out.status.success() {
+            bail!(
+                "cargo build -p contractor-example-orders failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok((
+            started.elapsed(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    };
+    eprintln!("[grpc-bench] cargo build -p contractor-example-orders (first)…");
+    build()?;
+    let mut times = Vec::new();
+    let mut recompiled = false;
+    for _ in 0..5 {
+        let (t, stderr) = build()?;
+        recompiled |= stderr.contains("Compiling");
+        times.push(t.as_secs_f64() * 1000.0);
+    }
+    let times = sorted(times);
+    println!(
+        "\nNo-op `cargo build -p contractor-example-orders` after one build (5 runs): median {:.0} ms, \
+         min {:.0} ms; {}",
+        median(&times),
+        times[0],
+        if recompiled {
+            "something was RECOMPILED"
+        } else {
+            "nothing recompiled, build script not rerun"
+        }
+    );
+    Ok(())
+}
