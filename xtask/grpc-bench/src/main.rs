@@ -4,7 +4,7 @@
 //! contractor-grpc-bench serve --contractor|--plain
 //!     prints `listening on ADDR`, then serves the Orders service until killed
 //! contractor-grpc-bench load --contractor|--plain --addr ADDR --op get|create
-//!     [--connections N] [--concurrency N] [--warmup S] [--seconds S]
+//!     [--connections N] [--concurrency N] [--warmup S] [--seconds S] [--no-keys]
 //!     prints one JSON line: {"requests", "rps", "p50_us", "p99_us", "errors"}
 //! ```
 //!
@@ -150,6 +150,9 @@ enum Side {
 
 struct LoadOptions {
     addr: SocketAddr,
+    /// contractor's client sends no idempotency key on CreateOrder (`--no-keys`), so the
+    /// server stores nothing: the generated code's own cost on a write.
+    auto_keys: bool,
     create: bool,
     connections: usize,
     concurrency: usize,
@@ -165,6 +168,7 @@ fn main() -> Result<(), BoxError> {
     let mut side = None;
     let mut addr = None;
     let mut create = false;
+    let mut auto_keys = true;
     let (mut connections, mut concurrency) = (4usize, 32usize);
     let (mut warmup, mut seconds) = (1u64, 5u64);
     while let Some(arg) = args.next() {
@@ -174,6 +178,7 @@ fn main() -> Result<(), BoxError> {
             "--plain" => side = Some(Side::Plain),
             "--addr" => addr = Some(value()?.parse()?),
             "--op" => create = value()? == "create",
+            "--no-keys" => auto_keys = false,
             "--connections" => connections = value()?.parse()?,
             "--concurrency" => concurrency = value()?.parse()?,
             "--warmup" => warmup = value()?.parse()?,
@@ -195,6 +200,7 @@ fn main() -> Result<(), BoxError> {
                 .build()?;
             let options = LoadOptions {
                 addr: addr.ok_or("--addr")?,
+                auto_keys,
                 create,
                 connections: connections.max(1),
                 concurrency: concurrency.max(1),
@@ -306,6 +312,7 @@ async fn load(side: Side, options: LoadOptions) -> Result<(), BoxError> {
             Side::Contractor => {
                 let channel = contractor_runtime::grpc::ClientConfig::new(url.clone())
                     .with_methods(GRPC_METHODS)
+                    .with_auto_idempotency_keys(options.auto_keys)
                     .connect()
                     .await?;
                 Caller::Contractor(orders::v1::orders_client::OrdersClient::new(channel))

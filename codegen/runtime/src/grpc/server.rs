@@ -602,7 +602,7 @@ impl Shared {
         if code.is_some_and(is_stored) {
             let stored = stored_response(&parts, &data, trailers.as_ref());
             claim
-                .complete(&fingerprint, &stored, self.idempotency.ttl)
+                .complete(&fingerprint, stored, self.idempotency.ttl)
                 .await;
         } else {
             claim.release().await;
@@ -654,7 +654,7 @@ struct Claim {
 }
 
 impl Claim {
-    async fn complete(mut self, fingerprint: &str, response: &StoredResponse, ttl: Duration) {
+    async fn complete(mut self, fingerprint: &str, response: StoredResponse, ttl: Duration) {
         let Some(store) = self.store.take() else {
             return;
         };

@@ -1,7 +1,8 @@
 //! The in-process store: fine for one replica, lost on restart.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::hash::BuildHasher as _;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Begin, IdempotencyStore, StoreError, StoredResponse};
@@ -10,19 +11,27 @@ use crate::BoxFuture;
 /// The default number of records a [`MemoryStore`] keeps.
 pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 
-/// An in-memory [`IdempotencyStore`]: a mutex-guarded map whose expired records are evicted
-/// lazily, bounded in size (the oldest record goes first when it is full).
+/// Stores of at least this many records are split into [`SHARDS`] independently locked
+/// shards, so that concurrent requests on a multi-threaded server rarely wait on one lock.
+const SHARDED_FROM: usize = 1024;
+const SHARDS: usize = 16;
+
+/// An in-memory [`IdempotencyStore`]: mutex-guarded maps whose expired records are evicted
+/// lazily, bounded in size (the oldest record goes first when it is full). Big stores are
+/// sharded by key; "oldest" is then per shard, each holding an even part of the bound.
 #[derive(Debug)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
-    max_entries: usize,
+    shards: Box<[Mutex<Inner>]>,
+    hasher: std::collections::hash_map::RandomState,
+    max_entries_per_shard: usize,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<String, Entry>,
+    /// Keys are shared with `by_age` rather than copied.
+    entries: HashMap<Arc<str>, Entry>,
     /// Insertion order: sequence number → key (oldest first).
-    by_age: BTreeMap<u64, String>,
+    by_age: BTreeMap<u64, Arc<str>>,
     /// Expiry order: (deadline, sequence number).
     by_expiry: BTreeSet<(Instant, u64)>,
     next_seq: u64,
@@ -50,15 +59,22 @@ impl MemoryStore {
 
     /// A store of at most `max_entries` records (at least 1).
     pub fn with_max_entries(max_entries: usize) -> Self {
+        let max_entries = max_entries.max(1);
+        let shards = if max_entries >= SHARDED_FROM {
+            SHARDS
+        } else {
+            1
+        };
         Self {
-            inner: Mutex::new(Inner::default()),
-            max_entries: max_entries.max(1),
+            shards: (0..shards).map(|_| Mutex::default()).collect(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            max_entries_per_shard: max_entries.div_ceil(shards),
         }
     }
 
     /// The number of records held (expired ones may still count until evicted).
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.shards.iter().map(|s| lock(s).entries.len()).sum()
     }
 
     /// `true` when no record is held.
@@ -66,14 +82,18 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // The critical sections cannot leave the maps inconsistent mid-way, so a poisoned
-        // lock (a panic elsewhere while holding it) is still usable.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The locked shard that holds `key`.
+    fn lock(&self, key: &str) -> std::sync::MutexGuard<'_, Inner> {
+        let shard = if self.shards.len() == 1 {
+            0
+        } else {
+            (self.hasher.hash_one(key) % self.shards.len() as u64) as usize
+        };
+        lock(&self.shards[shard])
     }
 
     fn begin_now(&self, key: &str, fingerprint: &str, ttl: Duration, now: Instant) -> Begin {
-        let mut inner = self.lock();
+        let mut inner = self.lock(key);
         inner.purge_expired(now);
         if let Some(e) = inner.entries.get(key) {
             return match &e.response {
@@ -84,7 +104,7 @@ impl MemoryStore {
                 },
             };
         }
-        while inner.entries.len() >= self.max_entries {
+        while inner.entries.len() >= self.max_entries_per_shard {
             if !inner.evict_oldest() {
                 break;
             }
@@ -92,10 +112,11 @@ impl MemoryStore {
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let expires = now + ttl;
-        inner.by_age.insert(seq, key.to_owned());
+        let key: Arc<str> = Arc::from(key);
+        inner.by_age.insert(seq, key.clone());
         inner.by_expiry.insert((expires, seq));
         inner.entries.insert(
-            key.to_owned(),
+            key,
             Entry {
                 seq,
                 expires,
@@ -110,11 +131,11 @@ impl MemoryStore {
         &self,
         key: &str,
         fingerprint: &str,
-        response: &StoredResponse,
+        response: StoredResponse,
         ttl: Duration,
         now: Instant,
     ) {
-        let mut inner = self.lock();
+        let mut inner = self.lock(key);
         let Inner {
             entries, by_expiry, ..
         } = &mut *inner;
@@ -122,18 +143,26 @@ impl MemoryStore {
             by_expiry.remove(&(e.expires, e.seq));
             e.expires = now + ttl;
             by_expiry.insert((e.expires, e.seq));
-            e.fingerprint = fingerprint.to_owned();
-            e.response = Some(response.clone());
+            if e.fingerprint != fingerprint {
+                e.fingerprint = fingerprint.to_owned();
+            }
+            e.response = Some(response);
         }
         // A claim that expired meanwhile is not resurrected: another request may own the key.
     }
 
     fn release_now(&self, key: &str) {
-        let mut inner = self.lock();
+        let mut inner = self.lock(key);
         if inner.entries.get(key).is_some_and(|e| e.response.is_none()) {
             inner.remove(key);
         }
     }
+}
+
+/// A poisoned lock (a panic elsewhere while holding it) is still usable: the critical sections
+/// cannot leave the maps inconsistent mid-way.
+fn lock(shard: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Inner {
@@ -182,7 +211,7 @@ impl IdempotencyStore for MemoryStore {
         &self,
         key: &str,
         fingerprint: &str,
-        response: &StoredResponse,
+        response: StoredResponse,
         ttl: Duration,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         self.complete_now(key, fingerprint, response, ttl, Instant::now());
@@ -215,7 +244,7 @@ mod tests {
         let t = Instant::now();
         assert_eq!(s.begin_now("k", "f", TTL, t), Begin::Started);
         assert_eq!(s.begin_now("k", "f", TTL, t), Begin::InFlight);
-        s.complete_now("k", "f", &resp("x"), TTL, t);
+        s.complete_now("k", "f", resp("x"), TTL, t);
         assert_eq!(
             s.begin_now("k", "g", TTL, t),
             Begin::Completed {
@@ -243,7 +272,7 @@ mod tests {
         assert_eq!(s.begin_now("k", "f", TTL, later), Begin::Started);
         assert_eq!(s.len(), 1);
         // A completion extends the record to the completed TTL.
-        s.complete_now("k", "f", &resp("x"), TTL * 3, later);
+        s.complete_now("k", "f", resp("x"), TTL * 3, later);
         assert!(matches!(
             s.begin_now("k", "f", TTL, later + TTL * 2),
             Begin::Completed { .. }
@@ -264,6 +293,28 @@ mod tests {
         assert_eq!(s.begin_now("a", "f", TTL, t), Begin::Started);
         assert_eq!(s.len(), 3);
         assert_eq!(s.begin_now("b", "f", TTL, t), Begin::Started);
+    }
+
+    #[test]
+    fn a_sharded_store_keeps_its_bound_and_its_records() {
+        let s = MemoryStore::with_max_entries(SHARDED_FROM);
+        assert_eq!(s.shards.len(), SHARDS);
+        let t = Instant::now();
+        let keys: Vec<String> = (0..SHARDED_FROM * 3).map(|i| format!("key-{i}")).collect();
+        for k in &keys {
+            assert_eq!(s.begin_now(k, "f", TTL, t), Begin::Started);
+        }
+        assert!(s.len() <= SHARDED_FROM, "{} records", s.len());
+        // The newest record of every shard survives eviction, completed and replayable.
+        let last = keys.last().map(String::as_str).unwrap_or_default();
+        s.complete_now(last, "f", resp("x"), TTL, t);
+        assert_eq!(
+            s.begin_now(last, "f", TTL, t),
+            Begin::Completed {
+                fingerprint: "f".into(),
+                response: resp("x")
+            }
+        );
     }
 
     #[test]

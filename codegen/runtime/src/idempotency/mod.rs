@@ -162,7 +162,7 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         &self,
         key: &str,
         fingerprint: &str,
-        response: &StoredResponse,
+        response: StoredResponse,
         ttl: Duration,
     ) -> BoxFuture<'_, Result<(), StoreError>>;
 
@@ -365,7 +365,7 @@ impl Pending {
                 body: bytes.to_vec(),
             };
             if let Err(e) = store
-                .complete(&self.key, &self.fingerprint, &stored, self.ttl)
+                .complete(&self.key, &self.fingerprint, stored, self.ttl)
                 .await
             {
                 // The effect happened. Releasing would let a retry run it again, so the claim

@@ -156,13 +156,13 @@ impl IdempotencyStore for RedisStore {
         &self,
         key: &str,
         fingerprint: &str,
-        response: &StoredResponse,
+        response: StoredResponse,
         ttl: Duration,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         let key = self.key(key);
         let record = serde_json::to_vec(&Completed {
             fingerprint: fingerprint.to_owned(),
-            response: response.clone(),
+            response,
         })
         .map(|json| {
             let mut v = Vec::with_capacity(json.len() + 1);

@@ -243,7 +243,10 @@ mod redis {
             headers: vec![("content-type".into(), "application/json".into())],
             body: vec![0, 159, 255],
         };
-        store.complete("race", "f", &resp, ttl).await.unwrap();
+        store
+            .complete("race", "f", resp.clone(), ttl)
+            .await
+            .unwrap();
         // Release does not delete a completed record.
         store.release("race").await.unwrap();
         assert_eq!(

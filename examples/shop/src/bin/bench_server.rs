@@ -188,7 +188,7 @@ impl IdempotencyStore for NullStore {
         &self,
         _: &str,
         _: &str,
-        _: &StoredResponse,
+        _: StoredResponse,
         _: std::time::Duration,
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
