@@ -388,10 +388,18 @@ impl Channel {
         }
         let deadline = budget.map(|b| started + b);
         let retry_safe = unary && (declared || keyed);
-        if !retry_safe || self.shared.retry.max_attempts <= 1 {
+        if !unary {
             return self.once(req, deadline, budget).await;
         }
-        let run = self.with_retries(req, deadline, budget);
+        // A unary call is one message each way: the request goes out whole (h2 writes one DATA
+        // frame that ends the stream, not a frame and an empty closing one) and the response is
+        // read whole under the deadline, which needs one timer instead of one per body frame.
+        let attempts = if retry_safe {
+            self.shared.retry.max_attempts
+        } else {
+            1
+        };
+        let run = self.with_retries(req, deadline, budget, attempts);
         match (deadline, budget) {
             (Some(d), Some(b)) => tokio::time::timeout_at(d, run)
                 .await
@@ -400,7 +408,7 @@ impl Channel {
         }
     }
 
-    /// One attempt, streaming, bounded by the deadline (the response body too).
+    /// One attempt of a streaming call, bounded by the deadline (the response body too).
     async fn once(
         self,
         req: Request<Body>,
@@ -431,12 +439,13 @@ impl Channel {
     }
 
     /// Buffers the request and sends it until it succeeds, fails for good, or runs out of
-    /// attempts or time.
+    /// `max_attempts` or time.
     async fn with_retries(
         self,
         req: Request<Body>,
         deadline: Option<Instant>,
         budget: Option<Duration>,
+        max_attempts: u32,
     ) -> Result<Response<Body>, BoxError> {
         let (parts, body) = req.into_parts();
         let message: Bytes = match body.collect().await {
@@ -464,7 +473,7 @@ impl Channel {
             }
             attempt += 1;
             let (retryable, asked) = outcome.retry();
-            if !retryable || attempt >= policy.max_attempts {
+            if !retryable || attempt >= max_attempts {
                 return outcome.into_result();
             }
             let delay = match asked {
