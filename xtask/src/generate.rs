@@ -327,42 +327,42 @@ pub fn corpus(paths: &Paths) -> Result<u8> {
     let crates = root.join("crates");
     std::fs::create_dir_all(&crates)?;
 
-    let mut rows = Vec::new();
-    for doc in documents(&openapi) {
-        let name = short_name(&doc);
-        let dir = crates.join(&name);
-        let shown = doc
-            .strip_prefix(&openapi)
-            .unwrap_or(&doc)
-            .display()
-            .to_string();
-        eprintln!("[generate-corpus] generating {shown}…");
-        let generated = generate(&contractor, paths, &doc, &dir, &format!("gen-{name}"), &[])?;
-        if generated.is_ok() {
-            strip_workspace_table(&dir.join("Cargo.toml"))?;
-        }
-        rows.push(Row {
-            shown,
-            dir,
-            generated,
-        });
-    }
+    // (what the table shows, the input, the crate's name, extra arguments)
+    let mut jobs: Vec<(String, PathBuf, String, Vec<String>)> = documents(&openapi)
+        .into_iter()
+        .map(|doc| {
+            let shown = doc
+                .strip_prefix(&openapi)
+                .unwrap_or(&doc)
+                .display()
+                .to_string();
+            let name = short_name(&doc);
+            (shown, doc, name, Vec::new())
+        })
+        .collect();
     // The gRPC services: each module's directory, with its tree's root as include path.
     for (module, include) in PROTO_MODULES {
-        let dir_in = paths.corpus.join(module);
         let name = format!("proto-{}", short_name(Path::new(&module.replace('/', "-"))));
+        let include = paths.corpus.join(include).to_string_lossy().into_owned();
+        jobs.push((
+            format!("proto/{module}"),
+            paths.corpus.join(module),
+            name,
+            vec!["-I".to_owned(), include],
+        ));
+    }
+    let mut rows = Vec::new();
+    for (shown, input, name, extra) in jobs {
         let dir = crates.join(&name);
-        let shown = format!("proto/{module}");
         eprintln!("[generate-corpus] generating {shown}…");
-        let include = paths.corpus.join(include);
-        let include = include.to_string_lossy();
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let generated = generate(
             &contractor,
             paths,
-            &dir_in,
+            &input,
             &dir,
             &format!("gen-{name}"),
-            &["-I", &include],
+            &extra,
         )?;
         if generated.is_ok() {
             strip_workspace_table(&dir.join("Cargo.toml"))?;

@@ -202,12 +202,12 @@ impl Side {
 }
 
 /// One measured run.
-struct Sample {
-    rps: f64,
-    p50_us: f64,
-    p99_us: f64,
+pub(crate) struct Sample {
+    pub(crate) rps: f64,
+    pub(crate) p50_us: f64,
+    pub(crate) p99_us: f64,
     /// Server CPU time (user + system) per request, µs.
-    cpu_us: Option<f64>,
+    pub(crate) cpu_us: Option<f64>,
 }
 
 /// A running `bench_server`, killed when dropped.
@@ -274,16 +274,25 @@ fn measure(
     ticks: f64,
 ) -> Result<Sample> {
     let server = ServerProcess::start(server_exe, side.args())?;
-    let warmup = Duration::from_secs(1);
-    let load = Command::new(load_exe)
-        .args(["--addr", &server.addr, "--op", op])
+    let mut load = Command::new(load_exe);
+    load.args(["--addr", &server.addr, "--op", op])
         .args(["--connections", &options.connections.to_string()])
+        .args(["--seconds", &options.seconds.to_string()]);
+    run_load(server, load, ticks)
+        .with_context(|| format!("{op} against the {} server", side.label()))
+}
+
+/// Runs the load generator `load` (given `--warmup 1` here) against `server` and reads its
+/// JSON report (`requests`, `rps`, `p50_us`, `p99_us`, `errors`), adding the server's CPU time
+/// per request. The server is stopped afterwards.
+pub(crate) fn run_load(server: ServerProcess, mut load: Command, ticks: f64) -> Result<Sample> {
+    let warmup = Duration::from_secs(1);
+    let load = load
         .args(["--warmup", &warmup.as_secs().to_string()])
-        .args(["--seconds", &options.seconds.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .context("cannot start bench_load")?;
+        .context("cannot start the load generator")?;
     // The CPU time is sampled from the end of the warm-up until the load generator exits
     // (the server idles once the load stops), so it covers the measured requests plus a few
     // milliseconds of warm-up: under 0.1% of a 5 s window.
@@ -293,21 +302,17 @@ fn measure(
     let cpu_after = server.cpu_time(ticks);
     drop(server);
     if !out.status.success() {
-        bail!("bench_load failed ({})", out.status);
+        bail!("the load generator failed ({})", out.status);
     }
     let report: Value = serde_json::from_slice(&out.stdout).with_context(|| {
         format!(
-            "bench_load printed `{}`",
+            "the load generator printed `{}`",
             String::from_utf8_lossy(&out.stdout)
         )
     })?;
     let number = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
     if number("errors") > 0.0 {
-        bail!(
-            "bench_load saw {} unexpected answers ({side:?})",
-            number("errors"),
-            side = side.label()
-        );
+        bail!("{} unexpected answers", number("errors"));
     }
     let requests = number("requests");
     let cpu_us = match (cpu_before, cpu_after) {

@@ -12,13 +12,14 @@
 //! `--no-keys` (the generated code's own cost on a write). The goal is contractor ≥ 0.95× plain.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 
-use crate::generate_bench::{ServerProcess, build_bins, clock_ticks, median, sorted, warn_if_busy};
+use crate::generate_bench::{
+    Sample, ServerProcess, build_bins, clock_ticks, median, run_load, sorted, warn_if_busy,
+};
 use crate::tools::Paths;
 
 pub struct Options {
@@ -30,12 +31,8 @@ pub struct Options {
 
 const RATIO_GOAL: f64 = 0.95;
 
-struct Sample {
-    rps: f64,
-    p50_us: f64,
-    p99_us: f64,
-    cpu_us: Option<f64>,
-}
+/// One side of a comparison: its label, the server flag, the load generator's extra flags.
+type BenchSide = (&'static str, &'static str, &'static [&'static str]);
 
 /// `side`: `--contractor` or `--plain`; `extra`: load flags (`--no-keys`).
 fn measure(
@@ -47,43 +44,13 @@ fn measure(
     ticks: f64,
 ) -> Result<Sample> {
     let server = ServerProcess::start(exe, &["serve", side])?;
-    let warmup = Duration::from_secs(1);
-    let load = Command::new(exe)
-        .args(["load", side, "--addr", &server.addr, "--op", op])
+    let mut load = Command::new(exe);
+    load.args(["load", side, "--addr", &server.addr, "--op", op])
         .args(extra)
         .args(["--connections", &options.connections.to_string()])
         .args(["--concurrency", &options.concurrency.to_string()])
-        .args(["--warmup", &warmup.as_secs().to_string()])
-        .args(["--seconds", &options.seconds.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start the load process")?;
-    std::thread::sleep(warmup);
-    let cpu_before = server.cpu_time(ticks);
-    let out = load.wait_with_output()?;
-    let cpu_after = server.cpu_time(ticks);
-    drop(server);
-    if !out.status.success() {
-        bail!("load {side} {op} failed ({})", out.status);
-    }
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .with_context(|| format!("load printed `{}`", String::from_utf8_lossy(&out.stdout)))?;
-    let number = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
-    if number("errors") > 0.0 {
-        bail!("{} failed calls ({side} {op})", number("errors"));
-    }
-    let requests = number("requests");
-    let cpu_us = match (cpu_before, cpu_after) {
-        (Some(a), Some(b)) if requests > 0.0 => Some((b - a).as_secs_f64() * 1e6 / requests),
-        _ => None,
-    };
-    Ok(Sample {
-        rps: number("rps"),
-        p50_us: number("p50_us"),
-        p99_us: number("p99_us"),
-        cpu_us,
-    })
+        .args(["--seconds", &options.seconds.to_string()]);
+    run_load(server, load, ticks).with_context(|| format!("{op} {side} {}", extra.join(" ")))
 }
 
 pub fn run(paths: &Paths, options: &Options) -> Result<u8> {
@@ -100,7 +67,7 @@ pub fn run(paths: &Paths, options: &Options) -> Result<u8> {
     );
     let mut verdicts = Vec::new();
     // (operation, label, sides: (label, server flag, load flags)); plain is always last.
-    let cases: [(&str, &str, Vec<(&str, &str, &[&str])>); 2] = [
+    let cases: [(&str, &str, Vec<BenchSide>); 2] = [
         (
             "get",
             "GetOrder (NO_SIDE_EFFECTS)",

@@ -256,49 +256,37 @@ enum Caller {
     Plain(plain::orders_client::OrdersClient<tonic::transport::Channel>),
 }
 
+/// The benchmarked call through `client`, whose messages live in module `m`.
+macro_rules! call_orders {
+    ($client:expr, $($m:ident)::+, $create:expr) => {{
+        use $($m)::+ as m;
+        if $create {
+            $client
+                .create_order(m::CreateOrderRequest {
+                    customer_id: "ada".to_owned(),
+                    items: vec![m::LineItem {
+                        sku: "TEA-0001".to_owned(),
+                        quantity: 2,
+                        unit_price_minor: 450,
+                    }],
+                    currency: "EUR".to_owned(),
+                })
+                .await?;
+        } else {
+            $client
+                .get_order(m::GetOrderRequest {
+                    id: SEEDED_ORDER.to_owned(),
+                })
+                .await?;
+        }
+    }};
+}
+
 impl Caller {
     async fn call(&mut self, create: bool) -> Result<(), tonic::Status> {
         match self {
-            Caller::Contractor(c) => {
-                use orders::v1 as m;
-                if create {
-                    c.create_order(m::CreateOrderRequest {
-                        customer_id: "ada".to_owned(),
-                        items: vec![m::LineItem {
-                            sku: "TEA-0001".to_owned(),
-                            quantity: 2,
-                            unit_price_minor: 450,
-                        }],
-                        currency: "EUR".to_owned(),
-                    })
-                    .await?;
-                } else {
-                    c.get_order(m::GetOrderRequest {
-                        id: SEEDED_ORDER.to_owned(),
-                    })
-                    .await?;
-                }
-            }
-            Caller::Plain(c) => {
-                use plain as m;
-                if create {
-                    c.create_order(m::CreateOrderRequest {
-                        customer_id: "ada".to_owned(),
-                        items: vec![m::LineItem {
-                            sku: "TEA-0001".to_owned(),
-                            quantity: 2,
-                            unit_price_minor: 450,
-                        }],
-                        currency: "EUR".to_owned(),
-                    })
-                    .await?;
-                } else {
-                    c.get_order(m::GetOrderRequest {
-                        id: SEEDED_ORDER.to_owned(),
-                    })
-                    .await?;
-                }
-            }
+            Caller::Contractor(c) => call_orders!(c, orders::v1, create),
+            Caller::Plain(c) => call_orders!(c, plain, create),
         }
         Ok(())
     }
