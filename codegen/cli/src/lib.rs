@@ -2,7 +2,9 @@
 //! frontends to reports, and exit codes (0 clean, 1 breaking, 2 bad input or
 //! usage). No format logic lives here.
 
+mod avro;
 mod git;
+mod graphql;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -92,6 +94,10 @@ struct DiffArgs {
         conflicts_with = "against"
     )]
     second: Option<PathBuf>,
+    /// Avro only: more versions, oldest to newest after OLD and NEW; the last one is the new
+    /// schema, checked against the earlier ones (all of them under a *_TRANSITIVE mode).
+    #[arg(value_name = "NEWER", requires = "second")]
+    more: Vec<PathBuf>,
     /// Compare PATH in the working tree with PATH at this git revision (branch, tag or commit).
     #[arg(long, value_name = "REF")]
     against: Option<String>,
@@ -110,6 +116,10 @@ struct DiffArgs {
     /// The contract format, when it cannot be told from the files.
     #[arg(long, value_enum)]
     lang: Option<Lang>,
+    /// Avro compatibility mode: backward (default), forward, full, their _transitive forms, or
+    /// none (case-insensitive); overrides `[avro] compatibility` in the configuration.
+    #[arg(long, value_name = "MODE")]
+    compat: Option<String>,
     /// When to colour text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -156,6 +166,8 @@ impl From<OutputFormat> for Format {
 enum Lang {
     Proto,
     Openapi,
+    Graphql,
+    Avro,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -547,7 +559,9 @@ fn detect_lang(path: &Path) -> Result<Lang, InputError> {
     }
     match path.extension().and_then(|e| e.to_str()) {
         Some("proto") => Ok(Lang::Proto),
+        Some("avsc") => Ok(Lang::Avro),
         Some("yaml" | "yml" | "json") => Ok(Lang::Openapi),
+        Some(ext) if graphql::EXTENSIONS.contains(&ext) => Ok(Lang::Graphql),
         _ => Err(InputError::in_file(
             display,
             "cannot tell the contract format from the file name; pass --lang",
@@ -575,11 +589,24 @@ fn contains_proto(dir: &Path, depth: usize) -> bool {
 }
 
 fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
-    let new_path = args.second.as_ref().unwrap_or(&args.first);
+    // With more than two versions (Avro only) the last one is the new contract.
+    let new_path = args
+        .more
+        .last()
+        .or(args.second.as_ref())
+        .unwrap_or(&args.first);
     let lang = match args.lang {
         Some(lang) => lang,
         None => detect_lang(new_path)?,
     };
+    if !args.more.is_empty() && lang != Lang::Avro {
+        return Err(InputError::new(
+            "more than two contracts can only be given for Avro schemas (OLD NEW, or --against)",
+        ));
+    }
+    if args.compat.is_some() && lang != Lang::Avro {
+        return Err(InputError::new("--compat applies to Avro schemas only"));
+    }
     let config = match &args.config {
         Some(path) => Config::load_file(path, new_path)?,
         None => Config::discover(new_path)?,
@@ -587,6 +614,8 @@ fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
     match lang {
         Lang::Proto => diff_proto(args, new_path, &config, stdout),
         Lang::Openapi => diff_openapi(args, new_path, &config, stdout),
+        Lang::Graphql => graphql::diff_graphql(args, new_path, &config, stdout),
+        Lang::Avro => avro::diff_avro(args, new_path, &config, stdout),
     }
 }
 
@@ -838,6 +867,8 @@ fn rules(args: &RulesArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
             .map(|r| r.info)
             .collect(),
         Lang::Openapi => contractor_openapi::rules::registry().to_vec(),
+        Lang::Graphql => contractor_graphql::registry().to_vec(),
+        Lang::Avro => contractor_avro::registry().to_vec(),
     };
     let rules: Vec<RuleInfo> = all
         .into_iter()

@@ -60,6 +60,33 @@ pub struct OpenapiConfig {
     pub deprecation_grace_days: i64,
 }
 
+/// The `[avro]` table: which compatibility mode `contractor diff` checks `.avsc` files under
+/// (`backward`, `forward_transitive`, ... case-insensitive; `--compat` wins over it). The word is
+/// kept as written and checked by the Avro frontend, which owns the list of modes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvroConfig {
+    #[serde(default)]
+    pub compatibility: Option<String>,
+}
+
+/// The `[graphql]` table: options that change GraphQL verdicts. All off by
+/// default, as in graphql-inspector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlConfig {
+    /// Dangerous changes (a new enum value or union member, a changed default) count as breaking.
+    #[serde(default)]
+    pub dangerous_is_breaking: bool,
+    /// Removing a field, input field, argument or enum value that was already deprecated is
+    /// dangerous rather than breaking.
+    #[serde(default)]
+    pub deprecated_removal_is_dangerous: bool,
+    /// Changes inside types that are not reachable from the root operation types are safe.
+    #[serde(default)]
+    pub unreachable_is_safe: bool,
+}
+
 impl OpenapiConfig {
     /// Whether a finding of `rule` about `scope` (an operation such as
     /// `GET /pets/{id}`, a path, or a file) is ignored.
@@ -156,6 +183,8 @@ pub enum ConfigKind {
 pub struct Config {
     pub breaking: BreakingConfig,
     pub openapi: OpenapiConfig,
+    pub avro: AvroConfig,
+    pub graphql: GraphqlConfig,
     pub kind: ConfigKind,
     /// The file it was read from.
     pub path: Option<PathBuf>,
@@ -170,6 +199,10 @@ struct ContractorToml {
     breaking: BreakingConfig,
     #[serde(default)]
     openapi: OpenapiConfig,
+    #[serde(default)]
+    avro: AvroConfig,
+    #[serde(default)]
+    graphql: GraphqlConfig,
 }
 
 /// The parts of a buf.yaml we read; everything else in it is ignored.
@@ -195,6 +228,8 @@ impl Config {
         Self {
             breaking: BreakingConfig::default(),
             openapi: OpenapiConfig::default(),
+            avro: AvroConfig::default(),
+            graphql: GraphqlConfig::default(),
             kind: ConfigKind::Default,
             path: None,
             base_dir,
@@ -232,6 +267,8 @@ impl Config {
             Ok(Config {
                 breaking: parsed.breaking,
                 openapi: parsed.openapi,
+                avro: parsed.avro,
+                graphql: parsed.graphql,
                 kind: ConfigKind::Contractor,
                 path: Some(path.into()),
                 base_dir,
@@ -399,6 +436,8 @@ fn parse_buf_yaml(
     Ok(Config {
         breaking,
         openapi: OpenapiConfig::default(),
+        avro: AvroConfig::default(),
+        graphql: GraphqlConfig::default(),
         kind,
         path: None,
         base_dir,
@@ -458,6 +497,8 @@ mod tests {
         Config {
             breaking: parsed.breaking,
             openapi: parsed.openapi,
+            avro: parsed.avro,
+            graphql: parsed.graphql,
             kind: ConfigKind::Contractor,
             path: None,
             base_dir: PathBuf::from("/repo"),
