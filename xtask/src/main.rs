@@ -16,15 +16,19 @@
 //!     [--stripe-compile-time]      instead: cold and warm debug build of the Stripe client
 //!   generate-bench [--runs N]      generation time on big contracts; generated server vs axum
 //!   grpc-bench                     unary gRPC calls/s: generated + runtime vs plain tonic; no-op build
+//!   graphql-corpus [--runs N]      GraphQL version pairs next to graphql-inspector: breaking sets, time
+//!   avro-corpus                    Avro pairs under BACKWARD, FORWARD and FULL; schemas vs themselves
 //!
 //! Without `../shared/corpus` every command prints "skipped" and succeeds, except
 //! `generate-bench`, which then runs its server benchmark only (it needs just `examples/shop`).
 
+mod avro;
 mod bench;
 mod corpus;
 mod fsutil;
 mod generate;
 mod generate_bench;
+mod graphql;
 mod grpc_bench;
 mod mutate;
 mod openapi;
@@ -59,7 +63,11 @@ commands:
                                   next to plain tonic-prost-build code (same contract, same run), then
                                   the time of a no-op `cargo build` of examples/orders
     [--rounds N] [--seconds N]    runs per side (default 3) and seconds each (default 5)
-    [--connections N] [--concurrency N]  HTTP/2 connections (default 4) and callers (default 32)";
+    [--connections N] [--concurrency N]  HTTP/2 connections (default 4) and callers (default 32)
+  graphql-corpus [--runs N]       the GraphQL corpus pairs next to graphql-inspector (when installed):
+                                  the same breaking set, and wall time (default 10 runs)
+  avro-corpus                     the Avro corpus pairs' verdicts under BACKWARD, FORWARD and FULL,
+                                  and every corpus schema against itself";
 
 fn main() -> ExitCode {
     match run() {
@@ -140,6 +148,15 @@ fn run() -> Result<u8> {
             } else {
                 generate::corpus(&paths)?
             }
+        }
+        "avro-corpus" => {
+            flags.finish()?;
+            avro::corpus(&paths)?
+        }
+        "graphql-corpus" => {
+            let runs = flags.number("--runs")?.unwrap_or(10).max(1) as usize;
+            flags.finish()?;
+            graphql::corpus(&paths, runs)?
         }
         "generate-bench" => {
             let options = generate_bench_options(&mut flags, false)?;
