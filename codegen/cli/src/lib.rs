@@ -2,6 +2,7 @@
 //! frontends to reports, and exit codes (0 clean, 1 breaking, 2 bad input or
 //! usage). No format logic lives here.
 
+mod asyncapi;
 mod avro;
 mod git;
 mod graphql;
@@ -168,6 +169,7 @@ enum Lang {
     Openapi,
     Graphql,
     Avro,
+    Asyncapi,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -560,6 +562,7 @@ fn detect_lang(path: &Path) -> Result<Lang, InputError> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("proto") => Ok(Lang::Proto),
         Some("avsc") => Ok(Lang::Avro),
+        Some("yaml" | "yml" | "json") if asyncapi::is_asyncapi(path) => Ok(Lang::Asyncapi),
         Some("yaml" | "yml" | "json") => Ok(Lang::Openapi),
         Some(ext) if graphql::EXTENSIONS.contains(&ext) => Ok(Lang::Graphql),
         _ => Err(InputError::in_file(
@@ -616,6 +619,7 @@ fn diff(args: &DiffArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
         Lang::Openapi => diff_openapi(args, new_path, &config, stdout),
         Lang::Graphql => graphql::diff_graphql(args, new_path, &config, stdout),
         Lang::Avro => avro::diff_avro(args, new_path, &config, stdout),
+        Lang::Asyncapi => asyncapi::diff_asyncapi(args, new_path, &config, stdout),
     }
 }
 
@@ -869,6 +873,7 @@ fn rules(args: &RulesArgs, stdout: &mut dyn Write) -> Result<i32, InputError> {
         Lang::Openapi => contractor_openapi::rules::registry().to_vec(),
         Lang::Graphql => contractor_graphql::registry().to_vec(),
         Lang::Avro => contractor_avro::registry().to_vec(),
+        Lang::Asyncapi => contractor_asyncapi::registry().to_vec(),
     };
     let rules: Vec<RuleInfo> = all
         .into_iter()

@@ -34,6 +34,8 @@ struct Lowerer<'d> {
     /// Names of named schemas: `components/schemas` entries of every loaded
     /// file, and whole files referenced as a schema (named by their stem).
     names: HashMap<NodeId, String>,
+    /// Give an `enum`/`const` without `type` the types of its values (for [`lower_schemas`]).
+    infer_enum_types: bool,
 }
 
 /// Lowers every operation, webhook, security scheme and reachable schema.
@@ -49,6 +51,7 @@ pub fn lower(docs: &mut DocumentSet) -> Result<Api, InputError> {
         schema_ids: HashMap::new(),
         queue: Vec::new(),
         names,
+        infer_enum_types: false,
     };
     let root = l.docs.root();
     if let Some(info) = l.docs.get(root, "info") {
@@ -116,6 +119,33 @@ pub fn lower(docs: &mut DocumentSet) -> Result<Api, InputError> {
     }
     l.drain()?;
     Ok(l.api)
+}
+
+/// Lowers only the schemas at `nodes` (and what they reach) into one graph, for other formats
+/// that embed JSON Schema in a document loaded as a [`DocumentSet`] (AsyncAPI payloads and
+/// headers). `components/schemas` entries keep their names; an `enum` or `const` without `type`
+/// takes the types of its values (`const: start` is a string), so that `type: string` →
+/// `const: start` reads as the narrowing it is. Returns the graph and the id of each node, in
+/// order.
+pub fn lower_schemas(
+    docs: &mut DocumentSet,
+    nodes: &[NodeId],
+) -> Result<(contractor_core::schema::SchemaGraph, Vec<SchemaId>), InputError> {
+    let names = schema_names(docs);
+    let mut l = Lowerer {
+        docs,
+        api: Api::default(),
+        schema_ids: HashMap::new(),
+        queue: Vec::new(),
+        names,
+        infer_enum_types: true,
+    };
+    let mut ids = Vec::with_capacity(nodes.len());
+    for &node in nodes {
+        ids.push(l.schema(node)?);
+    }
+    l.drain()?;
+    Ok((l.api.schemas, ids))
 }
 
 fn schema_names(docs: &DocumentSet) -> HashMap<NodeId, String> {
@@ -489,6 +519,22 @@ impl Lowerer<'_> {
             );
         } else if let Some(value) = self.docs.get(node, "const") {
             s.enum_values = Some(vec![self.json(value, 0)]);
+        }
+        if self.infer_enum_types
+            && s.types.is_empty()
+            && let Some(values) = &s.enum_values
+        {
+            for value in values {
+                s.types.insert(match value {
+                    Json::Null => JsonType::Null,
+                    Json::Bool(_) => JsonType::Boolean,
+                    Json::Number(n) if n.is_i64() || n.is_u64() => JsonType::Integer,
+                    Json::Number(_) => JsonType::Number,
+                    Json::String(_) => JsonType::String,
+                    Json::Array(_) => JsonType::Array,
+                    Json::Object(_) => JsonType::Object,
+                });
+            }
         }
         if let Some(values) = self.docs.get(node, "x-extensible-enum") {
             s.enum_values = Some(

@@ -31,6 +31,14 @@ pub struct Options {
     /// diffs untrusted pull requests should set this to the checkout, so that a contract cannot
     /// make findings quote files from elsewhere on the runner.
     pub confine_to: Option<PathBuf>,
+    /// Leave `$ref`s to `http(s)` URLs unresolved instead of failing on them: [`DocumentSet::deref`]
+    /// stops at such a reference object. For formats whose real documents point at published
+    /// schemas (AsyncAPI); OpenAPI loading keeps this off.
+    pub keep_remote_refs: bool,
+    /// When a JSON pointer names nothing, try again reading unescaped `/`s inside keys as part
+    /// of the key (`#/components/messages/a/b` for the key `a/b`, which should be `a~1b`). Real
+    /// AsyncAPI documents have such pointers; OpenAPI loading keeps this off.
+    pub join_unescaped_slashes: bool,
 }
 
 /// One loaded file.
@@ -72,6 +80,8 @@ pub struct DocumentSet {
     /// Absolute path as reached → file: spares a `canonicalize` (several syscalls) per `$ref`.
     by_absolute: HashMap<PathBuf, FileId>,
     confine_to: Option<PathBuf>,
+    keep_remote_refs: bool,
+    join_unescaped_slashes: bool,
     limits: Limits,
     usage: Usage,
     /// Reference object → the node its `$ref` names (one step, not the end of a chain).
@@ -101,6 +111,8 @@ impl DocumentSet {
             by_canonical: HashMap::new(),
             by_absolute: HashMap::new(),
             confine_to,
+            keep_remote_refs: options.keep_remote_refs,
+            join_unescaped_slashes: options.join_unescaped_slashes,
             limits: options.limits,
             usage: Usage::default(),
             resolved: HashMap::new(),
@@ -374,6 +386,11 @@ impl DocumentSet {
                 // practice (strictly it names a place inside that schema); accept both.
                 Err(e) => match tree.pointer_detail(tree.root(), &fragment) {
                     Ok(found) if node != tree.root() => Ok(found),
+                    _ if self.join_unescaped_slashes
+                        && let Some(found) = pointer_joining_slashes(tree, node, &fragment) =>
+                    {
+                        Ok(found)
+                    }
                     _ => {
                         let place = if node.file() == from.file() {
                             String::new()
@@ -394,6 +411,16 @@ impl DocumentSet {
             .get(&format!("{resource}#{fragment}"))
             .copied()
             .ok_or_else(|| fail(format!("no schema declares `$anchor: {fragment}` there")))
+    }
+
+    /// Whether `reference`, written at `from`, names an `http(s)` resource.
+    fn is_remote(&self, from: NodeId, reference: &str) -> bool {
+        let target = uri::resolve(&self.base_uri(from), reference);
+        let (resource, _) = uri::split_fragment(&target);
+        if self.uses_schema_ids() && self.ids.contains_key(resource) {
+            return false;
+        }
+        matches!(uri::target(resource), Ok(Target::Remote))
     }
 
     /// Follows `$ref`s from `node` until a node that is not a reference object. A chain that
@@ -418,6 +445,12 @@ impl DocumentSet {
                 ));
             }
             let text = text.to_owned();
+            if self.keep_remote_refs
+                && !self.resolved.contains_key(&at)
+                && self.is_remote(value, &text)
+            {
+                break;
+            }
             let next = match self.resolved.get(&at) {
                 Some(&target) => target,
                 None => {
@@ -610,6 +643,35 @@ fn is_data_key(key: &str, value: &Value) -> bool {
         "examples" => matches!(value, Value::Seq(_)),
         _ => key.starts_with("x-"),
     }
+}
+
+/// Walks `pointer` from `start`, taking a run of segments joined by `/` as one key where the
+/// single segment names nothing (the shortest run that names something). Bounded by the number
+/// of segments squared.
+fn pointer_joining_slashes(tree: &Tree, start: NodeId, pointer: &str) -> Option<NodeId> {
+    let tokens: Vec<String> = pointer
+        .strip_prefix('/')?
+        .split('/')
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let mut at = start;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tree.node(at).value {
+            Value::Seq(items) => {
+                at = *items.get(tokens[i].parse::<usize>().ok()?)?;
+                i += 1;
+            }
+            Value::Map(_) => {
+                let (next, used) = (i + 1..=tokens.len())
+                    .find_map(|j| tree.get(at, &tokens[i..j].join("/")).map(|n| (n, j)))?;
+                at = next;
+                i = used;
+            }
+            _ => return None,
+        }
+    }
+    Some(at)
 }
 
 /// Keys whose mapping values have names, not keywords, as keys.
