@@ -18,10 +18,12 @@
 //!   grpc-bench                     unary gRPC calls/s: generated + runtime vs plain tonic; no-op build
 //!   graphql-corpus [--runs N]      GraphQL version pairs next to graphql-inspector: breaking sets, time
 //!   avro-corpus                    Avro pairs under BACKWARD, FORWARD and FULL; schemas vs themselves
+//!   asyncapi-corpus                AsyncAPI pairs next to @asyncapi/diff; spec examples vs themselves
 //!
 //! Without `../shared/corpus` every command prints "skipped" and succeeds, except
 //! `generate-bench`, which then runs its server benchmark only (it needs just `examples/shop`).
 
+mod asyncapi;
 mod avro;
 mod bench;
 mod corpus;
@@ -67,7 +69,9 @@ commands:
   graphql-corpus [--runs N]       the GraphQL corpus pairs next to graphql-inspector (when installed):
                                   the same breaking set, and wall time (default 10 runs)
   avro-corpus                     the Avro corpus pairs' verdicts under BACKWARD, FORWARD and FULL,
-                                  and every corpus schema against itself";
+                                  and every corpus schema against itself
+  asyncapi-corpus                 the AsyncAPI corpus pairs next to @asyncapi/diff (when installed),
+                                  and every spec example against itself";
 
 fn main() -> ExitCode {
     match run() {
@@ -148,6 +152,10 @@ fn run() -> Result<u8> {
             } else {
                 generate::corpus(&paths)?
             }
+        }
+        "asyncapi-corpus" => {
+            flags.finish()?;
+            asyncapi::corpus(&paths)?
         }
         "avro-corpus" => {
             flags.finish()?;
