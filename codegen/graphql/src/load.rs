@@ -15,8 +15,8 @@ use async_graphql_value::ConstValue;
 use contractor_core::{InputError, Location, Position};
 
 use crate::model::{
-    Deprecation, DirectiveDef, DirectiveUse, EnumValue, Field, InputValue, OPERATIONS, Origin,
-    Root, Schema, TypeDef, TypeKind, TypeRef,
+    Deprecation, DirectiveDef, DirectiveUse, DirectiveUseArgument, EnumValue, Field, InputValue,
+    OPERATIONS, Origin, Root, Schema, TypeDef, TypeKind, TypeRef,
 };
 use crate::prelude;
 
@@ -215,7 +215,21 @@ impl<'t> Builder<'t> {
                 let name = d.node.name.node.to_string();
                 self.used_directives.insert(name.clone());
                 let location = self.name_location(d.pos, &format!("@{name}"));
-                DirectiveUse { name, location }
+                let arguments = d
+                    .node
+                    .arguments
+                    .iter()
+                    .map(|(arg_name, value)| DirectiveUseArgument {
+                        name: arg_name.node.to_string(),
+                        value: value.node.to_string(),
+                        location: self.name_location(arg_name.pos, &arg_name.node),
+                    })
+                    .collect();
+                DirectiveUse {
+                    name,
+                    location,
+                    arguments,
+                }
             })
             .collect()
     }

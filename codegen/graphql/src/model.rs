@@ -82,11 +82,23 @@ impl fmt::Display for TypeRef {
     }
 }
 
-/// A directive applied to an element (`@key(fields: "id")`): its name and
-/// where it is written. Arguments are not compared.
+/// A directive applied to an element (`@key(fields: "id")`): its name,
+/// where it is written and the arguments it is given, in written order.
 #[derive(Debug, Clone)]
 pub struct DirectiveUse {
     pub name: String,
+    pub location: Location,
+    pub arguments: Vec<DirectiveUseArgument>,
+}
+
+/// One argument given to an applied directive (`fields: "id"`).
+#[derive(Debug, Clone)]
+pub struct DirectiveUseArgument {
+    pub name: String,
+    /// The value, rendered as GraphQL text, so that two values compare equal
+    /// exactly when they are written the same way.
+    pub value: String,
+    /// Where the argument's name is written.
     pub location: Location,
 }
 

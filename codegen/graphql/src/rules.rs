@@ -159,8 +159,12 @@ rules! {
     "DIRECTIVE_USAGE_INPUT_OBJECT_REMOVED", "directive-usage", Dangerous, "A directive was taken off an input object (non-breaking for @deprecated).";
     "DIRECTIVE_USAGE_FIELD_DEFINITION_ADDED", "directive-usage", Dangerous, "A directive was applied to a field (non-breaking for @deprecated).";
     "DIRECTIVE_USAGE_FIELD_DEFINITION_REMOVED", "directive-usage", Dangerous, "A directive was taken off a field (non-breaking for @deprecated).";
-    "DIRECTIVE_USAGE_ARGUMENT_DEFINITION_ADDED", "directive-usage", Dangerous, "A directive was applied to an argument or input field (non-breaking for @deprecated).";
-    "DIRECTIVE_USAGE_ARGUMENT_DEFINITION_REMOVED", "directive-usage", Dangerous, "A directive was taken off an argument or input field (non-breaking for @deprecated).";
+    "DIRECTIVE_USAGE_ARGUMENT_DEFINITION_ADDED", "directive-usage", Dangerous, "A directive was applied to a field argument (non-breaking for @deprecated).";
+    "DIRECTIVE_USAGE_ARGUMENT_DEFINITION_REMOVED", "directive-usage", Dangerous, "A directive was taken off a field argument (non-breaking for @deprecated).";
+    "DIRECTIVE_USAGE_INPUT_FIELD_DEFINITION_ADDED", "directive-usage", Dangerous, "A directive was applied to an input field (non-breaking for @deprecated).";
+    "DIRECTIVE_USAGE_INPUT_FIELD_DEFINITION_REMOVED", "directive-usage", Dangerous, "A directive was taken off an input field (non-breaking for @deprecated).";
+    "DIRECTIVE_USAGE_ARGUMENT_ADDED", "directive-usage", NonBreaking, "An applied directive was given an argument, or an argument's value changed.";
+    "DIRECTIVE_USAGE_ARGUMENT_REMOVED", "directive-usage", Dangerous, "An applied directive lost an argument, or an argument's value changed: runtime behavior may change.";
 }
 
 /// The rules' metadata, as `contractor rules` and the reports show it.
@@ -931,7 +935,18 @@ fn input_object(out: &mut Out<'_>, old: &TypeDef, new: &TypeDef) {
                     old_field,
                     new_field,
                 );
-                argument_uses(out, &path, old_field, new_field);
+                directive_uses(
+                    out,
+                    Uses {
+                        ids: USAGE_INPUT_FIELD,
+                        what: format!("input field `{path}`"),
+                        path: path.clone(),
+                        location: &new_field.location,
+                        covered: &[],
+                    },
+                    &old_field.directives,
+                    &new_field.directives,
+                );
             }
         }
     }
@@ -1163,6 +1178,10 @@ const USAGE_ARGUMENT: UsageIds = (
     "DIRECTIVE_USAGE_ARGUMENT_DEFINITION_ADDED",
     "DIRECTIVE_USAGE_ARGUMENT_DEFINITION_REMOVED",
 );
+const USAGE_INPUT_FIELD: UsageIds = (
+    "DIRECTIVE_USAGE_INPUT_FIELD_DEFINITION_ADDED",
+    "DIRECTIVE_USAGE_INPUT_FIELD_DEFINITION_REMOVED",
+);
 
 /// The directives applied to one element, compared by name.
 struct Uses<'l> {
@@ -1200,6 +1219,11 @@ fn directive_uses(out: &mut Out<'_>, uses: Uses<'_>, old: &[DirectiveUse], new: 
             });
         }
     }
+    for (old_use, new_use) in paired_uses(old, new) {
+        if relevant(&old_use) {
+            use_arguments(out, &uses, old_use, new_use);
+        }
+    }
     for new_use in new.iter().filter(relevant) {
         if !old.iter().any(|u| u.name == new_use.name) {
             out.push(Change {
@@ -1214,7 +1238,80 @@ fn directive_uses(out: &mut Out<'_>, uses: Uses<'_>, old: &[DirectiveUse], new: 
     }
 }
 
-/// Directive usages on an argument or input field.
+/// The usages present on both sides, paired by name in written order: the
+/// first `@d` of the old element with the first `@d` of the new one, and so
+/// on (repeatable directives).
+fn paired_uses<'u>(
+    old: &'u [DirectiveUse],
+    new: &'u [DirectiveUse],
+) -> Vec<(&'u DirectiveUse, &'u DirectiveUse)> {
+    let mut pairs = Vec::new();
+    for (index, old_use) in old.iter().enumerate() {
+        let rank = old[..index]
+            .iter()
+            .filter(|u| u.name == old_use.name)
+            .count();
+        if let Some(new_use) = new.iter().filter(|u| u.name == old_use.name).nth(rank) {
+            pairs.push((old_use, new_use));
+        }
+    }
+    pairs
+}
+
+/// The arguments given to one directive usage present on both sides. A
+/// changed value counts as the old argument removed and the new one added.
+fn use_arguments(out: &mut Out<'_>, uses: &Uses<'_>, old: &DirectiveUse, new: &DirectiveUse) {
+    let directive = &new.name;
+    for old_argument in &old.arguments {
+        let new_argument = new.arguments.iter().find(|a| a.name == old_argument.name);
+        if new_argument.is_some_and(|a| a.value == old_argument.value) {
+            continue;
+        }
+        let message = match new_argument {
+            None => format!(
+                "argument `{}: {}` was removed from directive `@{directive}` on {}",
+                old_argument.name, old_argument.value, uses.what
+            ),
+            Some(new_argument) => format!(
+                "argument `{}` of directive `@{directive}` on {} no longer has the value `{}` (now `{}`)",
+                old_argument.name, uses.what, old_argument.value, new_argument.value
+            ),
+        };
+        out.push(Change {
+            id: "DIRECTIVE_USAGE_ARGUMENT_REMOVED",
+            criticality: Criticality::Dangerous,
+            path: uses.path.clone(),
+            location: new_argument.map_or(&new.location, |a| &a.location),
+            old_location: Some(&old_argument.location),
+            message,
+        });
+    }
+    for new_argument in &new.arguments {
+        let old_argument = old.arguments.iter().find(|a| a.name == new_argument.name);
+        if old_argument.is_some_and(|a| a.value == new_argument.value) {
+            continue;
+        }
+        out.push(Change {
+            id: "DIRECTIVE_USAGE_ARGUMENT_ADDED",
+            criticality: Criticality::NonBreaking,
+            path: uses.path.clone(),
+            location: &new_argument.location,
+            old_location: None,
+            message: match old_argument {
+                None => format!(
+                    "argument `{}: {}` was given to directive `@{directive}` on {}",
+                    new_argument.name, new_argument.value, uses.what
+                ),
+                Some(old_argument) => format!(
+                    "argument `{}` of directive `@{directive}` on {} now has the value `{}` (was `{}`)",
+                    new_argument.name, uses.what, new_argument.value, old_argument.value
+                ),
+            },
+        });
+    }
+}
+
+/// Directive usages on a field argument.
 fn argument_uses(out: &mut Out<'_>, path: &str, old: &InputValue, new: &InputValue) {
     directive_uses(
         out,
