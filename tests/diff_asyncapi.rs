@@ -176,6 +176,48 @@ channels:
 }
 
 #[test]
+fn message_traits_are_applied_before_comparing() {
+    let old = "asyncapi: 3.0.0
+info: {title: Accounts, version: 1.0.0}
+channels:
+  userSignedUp:
+    address: user/signedup
+    messages:
+      UserSignedUp:
+        payload: {type: string}
+        traits:
+          - $ref: '#/components/messageTraits/Tracing'
+operations:
+  onUserSignedUp:
+    action: receive
+    channel:
+      $ref: '#/channels/userSignedUp'
+components:
+  messageTraits:
+    Tracing:
+      headers:
+        type: object
+        properties:
+          traceId: {type: string}
+";
+    let new = old.replace(
+        "        type: object\n",
+        "        type: object\n        required: [traceId]\n",
+    );
+    let dir = pair(old, &new, "yaml");
+    let out = diff(&dir, "yaml", &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        rules_with(&out, "error"),
+        ["headers-property-became-required"],
+        "{}",
+        stdout(&out)
+    );
+    // Where the trait writes it, not where the message is.
+    assert_eq!(findings(&out)[0]["location"]["start_line"], 23);
+}
+
+#[test]
 fn avro_payloads_are_checked_by_the_avro_rules() {
     let old = r#"{
   "asyncapi": "2.6.0",

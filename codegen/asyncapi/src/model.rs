@@ -81,6 +81,8 @@ pub struct Operation {
     pub messages: BTreeMap<String, Message>,
     pub security: Option<Json>,
     pub bindings: Option<Json>,
+    /// Where fields taken from a trait are written (`security`, `bindings`).
+    pub trait_fields: BTreeMap<&'static str, Location>,
 }
 
 #[derive(Debug)]
@@ -91,6 +93,30 @@ pub struct Message {
     pub headers: Option<(SchemaId, Location)>,
     pub correlation_id: Option<Json>,
     pub bindings: Option<Json>,
+    /// Where fields taken from a trait are written (`contentType`, `correlationId`,
+    /// `bindings`…).
+    pub trait_fields: BTreeMap<&'static str, Location>,
+}
+
+/// Where a finding about `field` points: inside the trait it came from, else at `own`.
+fn field_at<'a>(
+    trait_fields: &'a BTreeMap<&'static str, Location>,
+    own: &'a Location,
+    field: &str,
+) -> &'a Location {
+    trait_fields.get(field).unwrap_or(own)
+}
+
+impl Operation {
+    pub fn at(&self, field: &str) -> &Location {
+        field_at(&self.trait_fields, &self.location, field)
+    }
+}
+
+impl Message {
+    pub fn at(&self, field: &str) -> &Location {
+        field_at(&self.trait_fields, &self.location, field)
+    }
 }
 
 #[derive(Debug)]
@@ -133,6 +159,7 @@ struct RawMessage {
     headers: Option<NodeId>,
     correlation_id: Option<Json>,
     bindings: Option<Json>,
+    trait_fields: BTreeMap<&'static str, Location>,
 }
 
 /// An operation before its messages are read: name, channel, action, location, node, messages.
@@ -293,18 +320,30 @@ pub(crate) fn build(docs: &mut DocumentSet, major: u32) -> Result<Api, InputErro
         for (message_name, message) in messages {
             raw.push((message_name, r.message(message)?));
         }
-        let security = match r.docs.get(node, "security") {
+        let traits = r.traits(node)?;
+        let mut trait_fields = BTreeMap::new();
+        let security = match r.field(node, &traits, "security", &mut trait_fields) {
             Some(s) => Some(r.json(s, true)?),
             None => None,
         };
-        let bindings = r.json_at(node, "bindings")?;
-        ops.push((name, channel, action, location, raw, security, bindings));
+        let bindings = match r.field(node, &traits, "bindings", &mut trait_fields) {
+            Some(b) => Some(r.json(b, true)?),
+            None => None,
+        };
+        ops.push((
+            name,
+            channel,
+            action,
+            location,
+            raw,
+            (security, bindings, trait_fields),
+        ));
     }
     let nodes = std::mem::take(&mut r.schema_nodes);
     let (graph, ids) = contractor_openapi::lower::lower_schemas(r.docs, &nodes)?;
     let ids: HashMap<NodeId, SchemaId> = nodes.into_iter().zip(ids).collect();
     api.schemas = graph;
-    for (name, channel, action, location, raw, security, bindings) in ops {
+    for (name, channel, action, location, raw, (security, bindings, trait_fields)) in ops {
         let mut messages = BTreeMap::new();
         for (message_name, m) in raw {
             let payload = match m.payload {
@@ -347,6 +386,7 @@ pub(crate) fn build(docs: &mut DocumentSet, major: u32) -> Result<Api, InputErro
                     headers,
                     correlation_id: m.correlation_id,
                     bindings: m.bindings,
+                    trait_fields: m.trait_fields,
                 },
             );
         }
@@ -359,6 +399,7 @@ pub(crate) fn build(docs: &mut DocumentSet, major: u32) -> Result<Api, InputErro
                 messages,
                 security,
                 bindings,
+                trait_fields,
             },
         );
     }
@@ -430,9 +471,14 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for (i, item) in list.into_iter().enumerate() {
             let resolved = self.docs.deref(item)?;
-            let name = self
-                .string_at(resolved, "messageId")
-                .or_else(|| self.string_at(resolved, "name"))
+            let traits = self.traits(resolved)?;
+            let mut ignored = BTreeMap::new();
+            let mut id = |key| {
+                self.field(resolved, &traits, key, &mut ignored)
+                    .and_then(|n| text(self.docs, n))
+            };
+            let name = id("messageId")
+                .or_else(|| id("name"))
                 .or_else(|| self.ref_name(item))
                 .unwrap_or_else(|| format!("#{i}"));
             out.push((name, item));
@@ -443,10 +489,16 @@ impl Reader<'_> {
     fn message(&mut self, node: NodeId) -> Result<RawMessage, InputError> {
         let location = self.docs.location(node);
         let node = self.docs.deref(node)?;
+        let traits = self.traits(node)?;
+        let mut at = BTreeMap::new();
         let content_type = self
-            .string_at(node, "contentType")
+            .field(node, &traits, "contentType", &mut at)
+            .and_then(|n| text(self.docs, n))
             .or_else(|| self.default_content_type.clone());
-        let mut format = self.string_at(node, "schemaFormat").unwrap_or_default();
+        let mut format = self
+            .field(node, &traits, "schemaFormat", &mut at)
+            .and_then(|n| text(self.docs, n))
+            .unwrap_or_default();
         let payload = match self.docs.get(node, "payload") {
             None => None,
             Some(p) => {
@@ -464,7 +516,7 @@ impl Reader<'_> {
                 Some((p, format))
             }
         };
-        let headers = match self.docs.get(node, "headers") {
+        let headers = match self.field(node, &traits, "headers", &mut at) {
             None => None,
             Some(h) => {
                 let mut h = self.docs.deref(h)?;
@@ -477,12 +529,16 @@ impl Reader<'_> {
                 Some(h)
             }
         };
-        let correlation_id = match self.docs.get(node, "correlationId") {
+        let correlation_id = match self.field(node, &traits, "correlationId", &mut at) {
             None => None,
             Some(c) => {
                 let c = self.docs.deref(c)?;
                 self.json_at(c, "location")?
             }
+        };
+        let bindings = match self.field(node, &traits, "bindings", &mut at) {
+            Some(b) => Some(self.json(b, true)?),
+            None => None,
         };
         Ok(RawMessage {
             location,
@@ -490,8 +546,45 @@ impl Reader<'_> {
             payload,
             headers,
             correlation_id,
-            bindings: self.json_at(node, "bindings")?,
+            bindings,
+            trait_fields: at,
         })
+    }
+
+    /// The `traits` of an operation or message, `$ref`s followed, in order.
+    fn traits(&mut self, node: NodeId) -> Result<Vec<NodeId>, InputError> {
+        let Some(list) = self.docs.get(node, "traits") else {
+            return Ok(Vec::new());
+        };
+        let list = self.docs.deref(list)?;
+        let mut out = Vec::new();
+        for item in self.items(list) {
+            out.push(self.docs.deref(item)?);
+        }
+        Ok(out)
+    }
+
+    /// A field of an operation or message with its traits applied: the target's own field wins
+    /// (2.x: a shallow merge of the traits with the target; 3.0: the traits merged in order as
+    /// JSON Merge Patches, never overriding the target's own properties), else the last trait
+    /// that has it, where a `null` removes it (RFC 7386). A field taken from a trait has its
+    /// position recorded in `at`.
+    fn field(
+        &self,
+        node: NodeId,
+        traits: &[NodeId],
+        key: &'static str,
+        at: &mut BTreeMap<&'static str, Location>,
+    ) -> Option<NodeId> {
+        if let Some(own) = self.docs.get(node, key) {
+            return Some(own);
+        }
+        let from_trait = traits.iter().rev().find_map(|&t| self.docs.get(t, key))?;
+        if matches!(self.docs.node(from_trait).value, Value::Null) {
+            return None;
+        }
+        at.insert(key, self.docs.location(from_trait));
+        Some(from_trait)
     }
 
     fn json_at(&mut self, map: NodeId, key: &str) -> Result<Option<Json>, InputError> {

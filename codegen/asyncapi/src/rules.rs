@@ -421,7 +421,7 @@ fn operation(
         out.push(
             "operation-security-changed",
             e,
-            &n.location,
+            n.at("security"),
             Some(&o.location),
             scope,
             format!("operation `{name}`: security requirements changed"),
@@ -431,7 +431,7 @@ fn operation(
         out.push(
             "operation-bindings-changed",
             Severity::Warning,
-            &n.location,
+            n.at("bindings"),
             Some(&o.location),
             scope,
             format!("operation `{name}`: bindings changed"),
@@ -503,7 +503,7 @@ fn message(
         out.push(
             "message-content-type-changed",
             e,
-            &n.location,
+            n.at("contentType"),
             Some(&o.location),
             scope,
             format!(
@@ -517,7 +517,7 @@ fn message(
         out.push(
             "message-correlation-id-changed",
             e,
-            &n.location,
+            n.at("correlationId"),
             Some(&o.location),
             scope,
             format!(
@@ -531,7 +531,7 @@ fn message(
         out.push(
             "message-bindings-changed",
             Severity::Warning,
-            &n.location,
+            n.at("bindings"),
             Some(&o.location),
             scope,
             format!("{subject}: bindings changed"),
