@@ -25,7 +25,8 @@ use super::status::{add_correlation_id, http_status_from_code, status_from_heade
 use super::{IDEMPOTENCY_KEY_METADATA, Method, MethodTable, timeout};
 use crate::correlation;
 use crate::idempotency::{
-    Begin, IdempotencyConfig, IdempotencyStore, REPLAYED_HEADER, StoredResponse, parse_key,
+    Begin, ClaimedKey, IdempotencyConfig, IdempotencyStore, REPLAYED_HEADER, StoredResponse,
+    parse_key,
 };
 use crate::problem::Problem;
 
@@ -574,10 +575,7 @@ impl Shared {
             }
         }
 
-        let claim = Claim {
-            store: Some(store.clone()),
-            key: store_key,
-        };
+        let claim = ClaimedKey::new(store.clone(), store_key);
         let resp = call_inner(inner, Request::from_parts(parts, Body::from(message))).await;
         let (mut parts, body) = resp.into_parts();
         let collected = match body.collect().await {
@@ -644,51 +642,6 @@ fn is_stored(code: Code) -> bool {
         code,
         Code::Cancelled | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Unavailable
     ) && http_status_from_code(code) < 500
-}
-
-/// A claimed key. Dropped unfinished (the call was cancelled or timed out), it releases the
-/// key in the background so a retry can run.
-struct Claim {
-    store: Option<Arc<dyn IdempotencyStore>>,
-    key: String,
-}
-
-impl Claim {
-    async fn complete(mut self, fingerprint: &str, response: StoredResponse, ttl: Duration) {
-        let Some(store) = self.store.take() else {
-            return;
-        };
-        if let Err(e) = store.complete(&self.key, fingerprint, response, ttl).await {
-            // The effect happened. Releasing would let a retry run it again, so the claim stays
-            // in flight until it expires and retries get ABORTED meanwhile.
-            tracing::error!(error = %e, "could not store the idempotent response");
-        }
-    }
-
-    async fn release(mut self) {
-        if let Some(store) = self.store.take() {
-            release(&*store, &self.key).await;
-        }
-    }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        let Some(store) = self.store.take() else {
-            return;
-        };
-        let key = std::mem::take(&mut self.key);
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move { release(&*store, &key).await });
-        }
-    }
-}
-
-async fn release(store: &dyn IdempotencyStore, key: &str) {
-    if let Err(e) = store.release(key).await {
-        // The claim expires after its in-flight TTL anyway.
-        tracing::warn!(error = %e, "could not release an idempotency key");
-    }
 }
 
 fn is_unstored_header(name: &HeaderName) -> bool {

@@ -284,8 +284,7 @@ pub(crate) async fn claim(
 ) -> Claim {
     match store.begin(&key, &fingerprint, lock_ttl).await {
         Ok(Begin::Started) => Claim::Started(Pending {
-            store: Some(store.clone()),
-            key,
+            claim: ClaimedKey::new(store.clone(), key),
             fingerprint,
             ttl,
         }),
@@ -331,60 +330,48 @@ pub(crate) fn rejection(problem: &Problem) -> Response<Body> {
     resp
 }
 
-/// A claimed key. Dropping it unfinished (the request future was cancelled) releases the key
-/// in the background.
-pub(crate) struct Pending {
+/// A key claimed in a store, shared by the HTTP layer and the gRPC server. Dropping it
+/// unfinished (the request future was cancelled or timed out) releases the key in the
+/// background, so a retry can run.
+pub(crate) struct ClaimedKey {
     store: Option<Arc<dyn IdempotencyStore>>,
     key: String,
-    fingerprint: String,
-    ttl: Duration,
 }
 
-impl Pending {
-    /// Stores `resp` (or releases the key for a 5xx) and returns it, fully buffered.
-    pub(crate) async fn finish(mut self, resp: Response<Body>) -> Response<Body> {
-        let Some(store) = self.store.take() else {
-            return resp;
-        };
-        let (parts, body) = resp.into_parts();
-        let bytes = match body.collect().await {
-            Ok(c) => c.to_bytes(),
-            Err(e) => {
-                tracing::error!(error = %e, "response body failed; idempotency key released");
-                release(&*store, &self.key).await;
-                let p = Problem::new(500).with_detail("The response could not be produced");
-                return rejection(&p);
-            }
-        };
-        if parts.status.is_server_error() {
-            release(&*store, &self.key).await;
-        } else {
-            let stored = StoredResponse {
-                status: parts.status.as_u16(),
-                headers: stored_headers(&parts.headers),
-                body: bytes.to_vec(),
-            };
-            if let Err(e) = store
-                .complete(&self.key, &self.fingerprint, stored, self.ttl)
-                .await
-            {
-                // The effect happened. Releasing would let a retry run it again, so the claim
-                // stays in flight until it expires and retries get 409s meanwhile.
-                tracing::error!(error = %e, "could not store the idempotent response");
-            }
+impl ClaimedKey {
+    pub(crate) fn new(store: Arc<dyn IdempotencyStore>, key: String) -> Self {
+        Self {
+            store: Some(store),
+            key,
         }
-        Response::from_parts(parts, Body::from(bytes))
     }
 
-    /// Releases the key now (the operation failed before producing a response).
-    pub(crate) async fn abandon(mut self) {
+    /// Stores the response of the claimed key for `ttl`.
+    pub(crate) async fn complete(
+        mut self,
+        fingerprint: &str,
+        response: StoredResponse,
+        ttl: Duration,
+    ) {
+        let Some(store) = self.store.take() else {
+            return;
+        };
+        if let Err(e) = store.complete(&self.key, fingerprint, response, ttl).await {
+            // The effect happened. Releasing would let a retry run it again, so the claim
+            // stays in flight until it expires and retries are refused meanwhile.
+            tracing::error!(error = %e, "could not store the idempotent response");
+        }
+    }
+
+    /// Gives the key up now (the operation failed, a retry may run it).
+    pub(crate) async fn release(mut self) {
         if let Some(store) = self.store.take() {
             release(&*store, &self.key).await;
         }
     }
 }
 
-impl Drop for Pending {
+impl Drop for ClaimedKey {
     fn drop(&mut self) {
         let Some(store) = self.store.take() else {
             return;
@@ -400,6 +387,47 @@ async fn release(store: &dyn IdempotencyStore, key: &str) {
     if let Err(e) = store.release(key).await {
         // The claim expires after its in-flight TTL anyway.
         tracing::warn!(error = %e, "could not release an idempotency key");
+    }
+}
+
+/// An HTTP request's claimed key, with what its response is stored under.
+pub(crate) struct Pending {
+    claim: ClaimedKey,
+    fingerprint: String,
+    ttl: Duration,
+}
+
+impl Pending {
+    /// Stores `resp` (or releases the key for a 5xx) and returns it, fully buffered.
+    pub(crate) async fn finish(self, resp: Response<Body>) -> Response<Body> {
+        let (parts, body) = resp.into_parts();
+        let bytes = match body.collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(e) => {
+                tracing::error!(error = %e, "response body failed; idempotency key released");
+                self.claim.release().await;
+                let p = Problem::new(500).with_detail("The response could not be produced");
+                return rejection(&p);
+            }
+        };
+        if parts.status.is_server_error() {
+            self.claim.release().await;
+        } else {
+            let stored = StoredResponse {
+                status: parts.status.as_u16(),
+                headers: stored_headers(&parts.headers),
+                body: bytes.to_vec(),
+            };
+            self.claim
+                .complete(&self.fingerprint, stored, self.ttl)
+                .await;
+        }
+        Response::from_parts(parts, Body::from(bytes))
+    }
+
+    /// Releases the key now (the operation failed before producing a response).
+    pub(crate) async fn abandon(self) {
+        self.claim.release().await;
     }
 }
 
