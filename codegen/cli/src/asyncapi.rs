@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use contractor_core::config::Config;
-use contractor_core::{InputError, RuleInfo, Sources};
+use contractor_core::{InputError, Sources};
 
-use crate::{DiffArgs, emit, git};
+use crate::{DiffArgs, diff_subject, emit_with_registry, git};
 
 /// Whether a YAML or JSON file is an AsyncAPI document: a top-level `asyncapi` key, looked for
 /// in the first 64 KiB (a top-level YAML key starts its line; in JSON the key is quoted).
@@ -94,19 +94,6 @@ pub(crate) fn diff_asyncapi(
             sources.insert(file.display().to_string(), file.source().clone());
         }
     }
-    let subject = match &args.against {
-        Some(rev) => format!("asyncapi: {} against {rev}", new_path.display()),
-        None => format!(
-            "asyncapi: {} -> {}",
-            args.first.display(),
-            new_path.display()
-        ),
-    };
-    let used: std::collections::BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
-    let rule_infos: Vec<RuleInfo> = registry
-        .iter()
-        .filter(|r| used.contains(r.id))
-        .copied()
-        .collect();
-    emit(args, &findings, &rule_infos, &sources, &subject, stdout)
+    let subject = diff_subject(args, "asyncapi", new_path);
+    emit_with_registry(args, &findings, registry, &sources, &subject, stdout)
 }

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use contractor_avro::{Compatibility, Direction, Schema, check_versions};
 use contractor_core::config::Config;
-use contractor_core::{Finding, InputError, RuleInfo, Severity, Sources};
+use contractor_core::{Finding, InputError, Severity, Sources};
 
-use super::{DiffArgs, emit, git};
+use super::{DiffArgs, emit_with_registry, git};
 
 /// Stack for the threads that read schemas (ours and apache-avro's readers recurse on nesting,
 /// which [`contractor_avro::json::MAX_DEPTH`] bounds).
@@ -133,13 +133,7 @@ pub(crate) fn diff_avro(
     }
     let names: Vec<&str> = versions.iter().map(|v| v.display.as_str()).collect();
     let subject = format!("avro ({mode}): {}", names.join(" -> "));
-    let used: std::collections::BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
-    let rule_infos: Vec<RuleInfo> = registry
-        .iter()
-        .filter(|r| used.contains(r.id))
-        .copied()
-        .collect();
-    emit(args, &findings, &rule_infos, &sources, &subject, stdout)
+    emit_with_registry(args, &findings, registry, &sources, &subject, stdout)
 }
 
 /// `--compat` wins over `[avro] compatibility`; BACKWARD is the registry's default.

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use contractor_core::config::Config;
-use contractor_core::{InputError, RuleInfo, SourceText, Sources};
+use contractor_core::{InputError, SourceText, Sources};
 
-use crate::{DiffArgs, emit, git};
+use crate::{DiffArgs, diff_subject, emit_with_registry, git};
 
 /// The file extensions read as GraphQL SDL.
 pub(crate) const EXTENSIONS: [&str; 3] = ["graphql", "graphqls", "gql"];
@@ -59,21 +59,15 @@ pub(crate) fn diff_graphql(
     let mut sources = Sources::default();
     sources.insert(old_display, SourceText::new(old_text));
     sources.insert(new_display, SourceText::new(new_text));
-    let subject = match &args.against {
-        Some(rev) => format!("graphql: {} against {rev}", new_path.display()),
-        None => format!(
-            "graphql: {} -> {}",
-            args.first.display(),
-            new_path.display()
-        ),
-    };
-    let used: std::collections::BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
-    let rule_infos: Vec<RuleInfo> = contractor_graphql::registry()
-        .iter()
-        .filter(|r| used.contains(r.id))
-        .copied()
-        .collect();
-    emit(args, &findings, &rule_infos, &sources, &subject, stdout)
+    let subject = diff_subject(args, "graphql", new_path);
+    emit_with_registry(
+        args,
+        &findings,
+        contractor_graphql::registry(),
+        &sources,
+        &subject,
+        stdout,
+    )
 }
 
 /// The verdict options, from the configuration's `[graphql]` table.

@@ -716,10 +716,7 @@ fn diff_proto(
     let mut sources = Sources::default();
     sources.extend(old.sources);
     sources.extend(new.sources);
-    let subject = match &args.against {
-        Some(rev) => format!("proto: {} against {rev}", new_path.display()),
-        None => format!("proto: {} -> {}", args.first.display(), new_path.display()),
-    };
+    let subject = diff_subject(args, "proto", new_path);
     let rule_infos: Vec<RuleInfo> = rules.iter().map(|r| r.info).collect();
     emit(args, &findings, &rule_infos, &sources, &subject, stdout)
 }
@@ -802,21 +799,8 @@ fn diff_openapi(
             sources.insert(file.display().to_string(), file.source().clone());
         }
     }
-    let subject = match &args.against {
-        Some(rev) => format!("openapi: {} against {rev}", new_path.display()),
-        None => format!(
-            "openapi: {} -> {}",
-            args.first.display(),
-            new_path.display()
-        ),
-    };
-    let used: std::collections::BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
-    let rule_infos: Vec<RuleInfo> = registry
-        .iter()
-        .filter(|r| used.contains(r.id))
-        .copied()
-        .collect();
-    emit(args, &findings, &rule_infos, &sources, &subject, stdout)
+    let subject = diff_subject(args, "openapi", new_path);
+    emit_with_registry(args, &findings, registry, &sources, &subject, stdout)
 }
 
 fn in_unstable_package(
@@ -829,6 +813,32 @@ fn in_unstable_package(
         .or_else(|| old.file(&f.scope))
         .map(|m| m.proto.package());
     package.is_some_and(contractor_proto::is_unstable_package)
+}
+
+/// The report's subject: `LANG: OLD -> NEW`, or `LANG: NEW against REV` with `--against`.
+fn diff_subject(args: &DiffArgs, lang: &str, new_path: &Path) -> String {
+    match &args.against {
+        Some(rev) => format!("{lang}: {} against {rev}", new_path.display()),
+        None => format!("{lang}: {} -> {}", args.first.display(), new_path.display()),
+    }
+}
+
+/// Renders `findings` with the entries of `registry` they name (the report lists those rules).
+fn emit_with_registry(
+    args: &DiffArgs,
+    findings: &[Finding],
+    registry: &[RuleInfo],
+    sources: &Sources,
+    subject: &str,
+    stdout: &mut dyn Write,
+) -> Result<i32, InputError> {
+    let used: std::collections::BTreeSet<&str> = findings.iter().map(|f| f.rule).collect();
+    let rule_infos: Vec<RuleInfo> = registry
+        .iter()
+        .filter(|r| used.contains(r.id))
+        .copied()
+        .collect();
+    emit(args, findings, &rule_infos, sources, subject, stdout)
 }
 
 fn emit(
