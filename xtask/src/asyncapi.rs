@@ -7,13 +7,13 @@
 //! when contractor refuses a corpus file or a self-comparison is not clean.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::tools::{Contractor, Paths};
+use crate::tools::{Contractor, Paths, peer_dir};
 
 /// The corpus pairs, under `corpus/asyncapi/real-world`.
 const PAIRS: [(&str, &str); 4] = [
@@ -58,14 +58,6 @@ const { diff } = require(path.join(root, 'node_modules/@asyncapi/diff'));
 /// contractor's finding counts by (payload or headers rule, severity).
 type Counts = BTreeMap<(bool, String), usize>;
 
-fn asyncapi_diff_dir() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")?;
-    let dir = Path::new(&home).join(".cache/contractor-peers/asyncapi-diff");
-    dir.join("node_modules/@asyncapi/diff")
-        .is_dir()
-        .then_some(dir)
-}
-
 /// contractor's findings between two files by (payload or structural, severity), or what it
 /// said when it refused them.
 fn contractor_counts(
@@ -73,17 +65,10 @@ fn contractor_counts(
     old: &Path,
     new: &Path,
 ) -> Result<std::result::Result<Counts, String>> {
-    let out = Command::new(&contractor.exe)
-        .arg("diff")
-        .arg(old)
-        .arg(new)
-        .args(["--format", "json"])
-        .output()
-        .context("cannot run contractor")?;
-    if !matches!(out.status.code(), Some(0 | 1)) {
-        return Ok(Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
-    }
-    let report: Value = serde_json::from_slice(&out.stdout).context("contractor's JSON report")?;
+    let report = match contractor.diff_report(old, new, &[])? {
+        Ok((_, report)) => report,
+        Err(why) => return Ok(Err(why)),
+    };
     let mut counts = BTreeMap::new();
     for f in report["findings"].as_array().into_iter().flatten() {
         let rule = f["rule"].as_str().unwrap_or_default();
@@ -114,7 +99,7 @@ pub fn corpus(paths: &Paths) -> Result<u8> {
         .parent()
         .map(|c| c.join("asyncapi"))
         .context("corpus path")?;
-    let peer = asyncapi_diff_dir();
+    let peer = peer_dir("asyncapi-diff", "node_modules/@asyncapi/diff");
     let scratch = crate::fsutil::TempDir::new("asyncapi-corpus")?;
     let script = scratch.path().join("asyncapi-diff.js");
     std::fs::write(&script, ASYNCAPI_DIFF_SCRIPT)?;

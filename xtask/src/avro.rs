@@ -6,10 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result};
-use serde_json::Value;
 
 use crate::tools::{Contractor, Paths};
 
@@ -37,18 +35,10 @@ fn is_avsc(p: &Path) -> bool {
 /// `contractor diff OLD NEW --compat MODE --format json`: the exit code and the findings'
 /// rule ids with their counts; `Err` when contractor refused the input (exit 2).
 fn verdict(contractor: &Contractor, old: &Path, new: &Path, mode: &str) -> Result<Verdict> {
-    let out = Command::new(&contractor.exe)
-        .arg("diff")
-        .arg(old)
-        .arg(new)
-        .args(["--compat", mode, "--format", "json"])
-        .output()
-        .context("cannot run contractor")?;
-    let code = out.status.code().unwrap_or(-1);
-    if !matches!(code, 0 | 1) {
-        return Ok(Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
-    }
-    let report: Value = serde_json::from_slice(&out.stdout).context("contractor's JSON report")?;
+    let (code, report) = match contractor.diff_report(old, new, &["--compat", mode])? {
+        Ok(outcome) => outcome,
+        Err(why) => return Ok(Err(why)),
+    };
     let mut by_rule = BTreeMap::new();
     for f in report["findings"].as_array().into_iter().flatten() {
         *by_rule

@@ -9,7 +9,7 @@
 //! lines of node), the same engine its CLI prints from.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
 use crate::generate_bench::{median, sorted};
-use crate::tools::{Contractor, Paths};
+use crate::tools::{Contractor, Paths, peer_dir};
 
 /// The corpus pairs, under `corpus/graphql`.
 const PAIRS: [(&str, &str, &str); 2] = [
@@ -45,34 +45,15 @@ Promise.resolve(diff(load(process.argv[3]), load(process.argv[4]))).then((change
 }).catch((e) => { console.error(String(e)); process.exit(2); });
 "#;
 
-fn inspector_dir() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")?;
-    let dir = Path::new(&home).join(".cache/contractor-peers/graphql-inspector");
-    dir.join("node_modules/.bin/graphql-inspector")
-        .exists()
-        .then_some(dir)
-}
-
 /// (change type, path) of contractor's breaking findings.
 fn contractor_breaking(
     contractor: &Contractor,
     old: &Path,
     new: &Path,
 ) -> Result<BTreeSet<(String, String)>> {
-    let out = Command::new(&contractor.exe)
-        .arg("diff")
-        .arg(old)
-        .arg(new)
-        .args(["--format", "json"])
-        .output()
-        .context("cannot run contractor")?;
-    if !matches!(out.status.code(), Some(0 | 1)) {
-        bail!(
-            "contractor diff failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let report: Value = serde_json::from_slice(&out.stdout).context("contractor's JSON report")?;
+    let (_, report) = contractor
+        .diff_report(old, new, &[])?
+        .map_err(|why| anyhow::anyhow!("contractor diff failed: {why}"))?;
     let mut set = BTreeSet::new();
     for f in report["findings"].as_array().into_iter().flatten() {
         if f["severity"] != "error" {
@@ -150,7 +131,7 @@ pub fn corpus(paths: &Paths, runs: usize) -> Result<u8> {
         .parent()
         .map(|c| c.join("graphql"))
         .context("corpus path")?;
-    let inspector = inspector_dir();
+    let inspector = peer_dir("graphql-inspector", "node_modules/.bin/graphql-inspector");
     let scratch = crate::fsutil::TempDir::new("graphql-corpus")?;
     let script = scratch.path().join("inspector-diff.js");
     std::fs::write(&script, INSPECTOR_SCRIPT)?;

@@ -226,6 +226,31 @@ impl Contractor {
         Ok(Self { exe })
     }
 
+    /// Runs `contractor diff OLD NEW EXTRA… --format json`: its exit code (0 or 1) and JSON
+    /// report, or what it said when it refused the input (exit 2). For the corpus sweeps of
+    /// the formats whose findings are read as JSON values (GraphQL, Avro, AsyncAPI).
+    pub fn diff_report(
+        &self,
+        old: &Path,
+        new: &Path,
+        extra: &[&str],
+    ) -> Result<std::result::Result<(i32, Value), String>> {
+        let out = Command::new(&self.exe)
+            .arg("diff")
+            .arg(old)
+            .arg(new)
+            .args(extra)
+            .args(["--format", "json"])
+            .output()
+            .with_context(|| format!("cannot run {}", self.exe.display()))?;
+        let code = out.status.code().unwrap_or(-1);
+        if !matches!(code, 0 | 1) {
+            return Ok(Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()));
+        }
+        let report = serde_json::from_slice(&out.stdout).context("contractor's JSON report")?;
+        Ok(Ok((code, report)))
+    }
+
     /// The command line of `contractor diff` (shared with the benchmark, which times it).
     pub fn diff_command(
         &self,
@@ -506,6 +531,14 @@ fn native_buf(launcher: &Path) -> Option<PathBuf> {
     let bufbuild = real.parent()?.parent()?.parent()?;
     let native = bufbuild.join(format!("buf-{platform}/bin/buf"));
     native.is_file().then_some(native)
+}
+
+/// `~/.cache/contractor-peers/<name>` when `marker` exists inside it: where `.ci/run` installs
+/// the peer tools the corpus sweeps compare with.
+pub fn peer_dir(name: &str, marker: &str) -> Option<PathBuf> {
+    let home = std::env::var_os("HOME")?;
+    let dir = Path::new(&home).join(".cache/contractor-peers").join(name);
+    dir.join(marker).exists().then_some(dir)
 }
 
 #[cfg(test)]
