@@ -507,30 +507,58 @@ fn described(out: &mut Out<'_>, d: Described<'_>, old: &Option<String>, new: &Op
 }
 
 fn interfaces(out: &mut Out<'_>, old: &TypeDef, new: &TypeDef) {
-    for (interface, old_location) in &old.interfaces {
-        if !new.interfaces.contains_key(interface) {
+    named_set(
+        out,
+        new,
+        (&old.interfaces, &new.interfaces),
+        [
+            "OBJECT_TYPE_INTERFACE_REMOVED",
+            "OBJECT_TYPE_INTERFACE_ADDED",
+        ],
+        |interface, added| {
+            if added {
+                format!("`{}` now implements interface `{interface}`", new.name)
+            } else {
+                format!(
+                    "`{}` no longer implements interface `{interface}`",
+                    new.name
+                )
+            }
+        },
+    );
+}
+
+/// Names taken out of (breaking) or put into (dangerous) a set a type lists: the interfaces an
+/// object implements, the members of a union. A removal points at the type in NEW and at the
+/// name in OLD; an addition at the name in NEW.
+fn named_set(
+    out: &mut Out<'_>,
+    new: &TypeDef,
+    (old_set, new_set): (&BTreeMap<String, Location>, &BTreeMap<String, Location>),
+    [removed_id, added_id]: [&'static str; 2],
+    message: impl Fn(&str, bool) -> String,
+) {
+    for (name, old_location) in old_set {
+        if !new_set.contains_key(name) {
             out.push(Change {
-                id: "OBJECT_TYPE_INTERFACE_REMOVED",
+                id: removed_id,
                 criticality: Criticality::Breaking,
                 path: new.name.clone(),
                 location: &new.location,
                 old_location: Some(old_location),
-                message: format!(
-                    "`{}` no longer implements interface `{interface}`",
-                    new.name
-                ),
+                message: message(name, false),
             });
         }
     }
-    for (interface, location) in &new.interfaces {
-        if !old.interfaces.contains_key(interface) {
+    for (name, location) in new_set {
+        if !old_set.contains_key(name) {
             out.push(Change {
-                id: "OBJECT_TYPE_INTERFACE_ADDED",
+                id: added_id,
                 criticality: Criticality::Dangerous,
                 path: new.name.clone(),
                 location,
                 old_location: None,
-                message: format!("`{}` now implements interface `{interface}`", new.name),
+                message: message(name, true),
             });
         }
     }
@@ -778,30 +806,19 @@ fn input_value(
 }
 
 fn union_members(out: &mut Out<'_>, old: &TypeDef, new: &TypeDef) {
-    for (member, old_location) in &old.members {
-        if !new.members.contains_key(member) {
-            out.push(Change {
-                id: "UNION_MEMBER_REMOVED",
-                criticality: Criticality::Breaking,
-                path: new.name.clone(),
-                location: &new.location,
-                old_location: Some(old_location),
-                message: format!("`{member}` was removed from union `{}`", new.name),
-            });
-        }
-    }
-    for (member, location) in &new.members {
-        if !old.members.contains_key(member) {
-            out.push(Change {
-                id: "UNION_MEMBER_ADDED",
-                criticality: Criticality::Dangerous,
-                path: new.name.clone(),
-                location,
-                old_location: None,
-                message: format!("`{member}` was added to union `{}`", new.name),
-            });
-        }
-    }
+    named_set(
+        out,
+        new,
+        (&old.members, &new.members),
+        ["UNION_MEMBER_REMOVED", "UNION_MEMBER_ADDED"],
+        |member, added| {
+            if added {
+                format!("`{member}` was added to union `{}`", new.name)
+            } else {
+                format!("`{member}` was removed from union `{}`", new.name)
+            }
+        },
+    );
 }
 
 fn enum_values(out: &mut Out<'_>, old: &TypeDef, new: &TypeDef) {
