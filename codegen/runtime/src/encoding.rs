@@ -168,6 +168,19 @@ pub(crate) mod base64_vec {
     }
 }
 
+/// serde helpers storing [`bytes::Bytes`] as base64.
+pub(crate) mod base64_bytes {
+    use serde::{Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(v: &bytes::Bytes, s: S) -> Result<S::Ok, S::Error> {
+        super::base64_vec::serialize(v, s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bytes::Bytes, D::Error> {
+        super::base64_vec::deserialize(d).map(bytes::Bytes::from)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -682,7 +682,7 @@ fn stored_response(
     StoredResponse {
         status: parts.status.as_u16(),
         headers,
-        body: data.to_vec(),
+        body: data.clone(),
     }
 }
 
@@ -705,7 +705,7 @@ fn replay(stored: StoredResponse) -> Response<Body> {
     headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     let trailers = (!trailers.is_empty()).then_some(trailers);
     let mut resp = Response::new(Body::new(ReplayBody::new(
-        Bytes::from(stored.body),
+        stored.body,
         trailers,
     )));
     *resp.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);

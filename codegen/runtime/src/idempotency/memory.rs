@@ -1,8 +1,8 @@
 //! The in-process store: fine for one replica, lost on restart.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::BuildHasher as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{Begin, IdempotencyStore, StoreError, StoredResponse};
@@ -16,24 +16,27 @@ pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
 const SHARDED_FROM: usize = 1024;
 const SHARDS: usize = 16;
 
-/// An in-memory [`IdempotencyStore`]: mutex-guarded maps whose expired records are evicted
-/// lazily, bounded in size (the oldest record goes first when it is full). Big stores are
-/// sharded by key; "oldest" is then per shard, each holding an even part of the bound.
+/// Keys and fingerprints are held in fixed-size arrays, which cost no allocation per record:
+/// the server passes SHA-256s in hex (64 characters); any other text is hashed to one.
+type Digest = [u8; 64];
+
+/// An in-memory [`IdempotencyStore`]: mutex-guarded maps, bounded in size (the oldest record
+/// goes first when it is full), whose expired records are dropped when met or when they
+/// reach the front of the age queue. Big stores are sharded by key; "oldest" is then per
+/// shard, each holding an even part of the bound.
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Box<[Mutex<Inner>]>,
-    hasher: std::collections::hash_map::RandomState,
     max_entries_per_shard: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
-    /// Keys are shared with `by_age` rather than copied.
-    entries: HashMap<Arc<str>, Entry>,
-    /// Insertion order: sequence number → key (oldest first).
-    by_age: BTreeMap<u64, Arc<str>>,
-    /// Expiry order: (deadline, sequence number).
-    by_expiry: BTreeSet<(Instant, u64)>,
+    entries: HashMap<Digest, Entry, RandomState>,
+    /// Insertion order, oldest first: (sequence number, key). A record removed early (released,
+    /// expired, replaced) leaves its slot behind; a slot is live while its record still has
+    /// that sequence number.
+    by_age: VecDeque<(u64, Digest)>,
     next_seq: u64,
 }
 
@@ -41,7 +44,7 @@ struct Inner {
 struct Entry {
     seq: u64,
     expires: Instant,
-    fingerprint: String,
+    fingerprint: Digest,
     response: Option<StoredResponse>,
 }
 
@@ -66,13 +69,20 @@ impl MemoryStore {
             1
         };
         Self {
-            shards: (0..shards).map(|_| Mutex::default()).collect(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            shards: (0..shards)
+                .map(|_| {
+                    Mutex::new(Inner {
+                        entries: HashMap::default(),
+                        by_age: VecDeque::new(),
+                        next_seq: 0,
+                    })
+                })
+                .collect(),
             max_entries_per_shard: max_entries.div_ceil(shards),
         }
     }
 
-    /// The number of records held (expired ones may still count until evicted).
+    /// The number of records held (expired ones may still count until dropped).
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).entries.len()).sum()
     }
@@ -82,27 +92,26 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// The locked shard that holds `key`.
-    fn lock(&self, key: &str) -> std::sync::MutexGuard<'_, Inner> {
-        let shard = if self.shards.len() == 1 {
-            0
-        } else {
-            (self.hasher.hash_one(key) % self.shards.len() as u64) as usize
-        };
-        lock(&self.shards[shard])
+    /// The locked shard that holds `key`. Digests are uniform, so their last byte picks it.
+    fn lock(&self, key: &Digest) -> std::sync::MutexGuard<'_, Inner> {
+        lock(&self.shards[usize::from(key[63]) % self.shards.len()])
     }
 
     fn begin_now(&self, key: &str, fingerprint: &str, ttl: Duration, now: Instant) -> Begin {
-        let mut inner = self.lock(key);
-        inner.purge_expired(now);
-        if let Some(e) = inner.entries.get(key) {
-            return match &e.response {
-                None => Begin::InFlight,
-                Some(r) => Begin::Completed {
-                    fingerprint: e.fingerprint.clone(),
-                    response: r.clone(),
-                },
-            };
+        let key = digest(key);
+        let mut inner = self.lock(&key);
+        inner.drop_stale_front(now);
+        if let Some(e) = inner.entries.get(&key) {
+            if e.expires > now {
+                return match &e.response {
+                    None => Begin::InFlight,
+                    Some(r) => Begin::Completed {
+                        fingerprint: fingerprint_text(fingerprint, &e.fingerprint),
+                        response: r.clone(),
+                    },
+                };
+            }
+            inner.entries.remove(&key);
         }
         while inner.entries.len() >= self.max_entries_per_shard {
             if !inner.evict_oldest() {
@@ -111,19 +120,17 @@ impl MemoryStore {
         }
         let seq = inner.next_seq;
         inner.next_seq += 1;
-        let expires = now + ttl;
-        let key: Arc<str> = Arc::from(key);
-        inner.by_age.insert(seq, key.clone());
-        inner.by_expiry.insert((expires, seq));
+        inner.by_age.push_back((seq, key));
         inner.entries.insert(
             key,
             Entry {
                 seq,
-                expires,
-                fingerprint: fingerprint.to_owned(),
+                expires: now + ttl,
+                fingerprint: digest(fingerprint),
                 response: None,
             },
         );
+        inner.compact();
         Begin::Started
     }
 
@@ -135,28 +142,49 @@ impl MemoryStore {
         ttl: Duration,
         now: Instant,
     ) {
-        let mut inner = self.lock(key);
-        let Inner {
-            entries, by_expiry, ..
-        } = &mut *inner;
-        if let Some(e) = entries.get_mut(key) {
-            by_expiry.remove(&(e.expires, e.seq));
+        let key = digest(key);
+        let mut inner = self.lock(&key);
+        // A claim that expired meanwhile is not resurrected: another request may own the key.
+        if let Some(e) = inner.entries.get_mut(&key)
+            && e.expires > now
+        {
             e.expires = now + ttl;
-            by_expiry.insert((e.expires, e.seq));
-            if e.fingerprint != fingerprint {
-                e.fingerprint = fingerprint.to_owned();
-            }
+            e.fingerprint = digest(fingerprint);
             e.response = Some(response);
         }
-        // A claim that expired meanwhile is not resurrected: another request may own the key.
     }
 
     fn release_now(&self, key: &str) {
-        let mut inner = self.lock(key);
-        if inner.entries.get(key).is_some_and(|e| e.response.is_none()) {
-            inner.remove(key);
+        let key = digest(key);
+        let mut inner = self.lock(&key);
+        if inner.entries.get(&key).is_some_and(|e| e.response.is_none()) {
+            inner.entries.remove(&key);
         }
     }
+}
+
+/// The digest a key or fingerprint is held as: a 64-character text (the server's SHA-256s in
+/// hex) as it is, any other text hashed to one.
+fn digest(text: &str) -> Digest {
+    let text = match text.len() {
+        64 => std::borrow::Cow::Borrowed(text),
+        _ => std::borrow::Cow::Owned(crate::encoding::sha256_hex(&[
+            b"contractor-memory-store:",
+            text.as_bytes(),
+        ])),
+    };
+    let mut out = [0u8; 64];
+    out.copy_from_slice(text.as_bytes());
+    out
+}
+
+/// The stored fingerprint as text: the caller's own text when it matches (the common replay),
+/// otherwise the stored digest, which differs from any text that does not match it.
+fn fingerprint_text(asked: &str, stored: &Digest) -> String {
+    if digest(asked) == *stored {
+        return asked.to_owned();
+    }
+    String::from_utf8_lossy(stored).into_owned()
 }
 
 /// A poisoned lock (a panic elsewhere while holding it) is still usable: the critical sections
@@ -166,33 +194,42 @@ fn lock(shard: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
 }
 
 impl Inner {
-    fn remove(&mut self, key: &str) {
-        if let Some(e) = self.entries.remove(key) {
-            self.by_age.remove(&e.seq);
-            self.by_expiry.remove(&(e.expires, e.seq));
-        }
+    fn is_live(&self, seq: u64, key: &Digest) -> bool {
+        self.entries.get(key).is_some_and(|e| e.seq == seq)
     }
 
-    fn purge_expired(&mut self, now: Instant) {
-        while let Some(&(expires, seq)) = self.by_expiry.first() {
-            if expires > now {
-                break;
+    /// Pops slots of removed records and expired records off the front of the age queue.
+    fn drop_stale_front(&mut self, now: Instant) {
+        while let Some(&(seq, key)) = self.by_age.front() {
+            match self.entries.get(&key) {
+                Some(e) if e.seq == seq && e.expires > now => break,
+                Some(e) if e.seq == seq => {
+                    self.entries.remove(&key);
+                }
+                _ => {}
             }
-            self.by_expiry.pop_first();
-            if let Some(key) = self.by_age.remove(&seq) {
-                self.entries.remove(&key);
-            }
+            self.by_age.pop_front();
         }
     }
 
     fn evict_oldest(&mut self) -> bool {
-        let Some((_, key)) = self.by_age.pop_first() else {
-            return false;
-        };
-        if let Some(e) = self.entries.remove(&key) {
-            self.by_expiry.remove(&(e.expires, e.seq));
+        while let Some((seq, key)) = self.by_age.pop_front() {
+            if self.is_live(seq, &key) {
+                self.entries.remove(&key);
+                return true;
+            }
         }
-        true
+        false
+    }
+
+    /// Keeps the age queue within twice the live records, so that released and replaced
+    /// records cannot grow it without bound.
+    fn compact(&mut self) {
+        if self.by_age.len() > 64 && self.by_age.len() > 2 * self.entries.len() {
+            let entries = &self.entries;
+            self.by_age
+                .retain(|(seq, key)| entries.get(key).is_some_and(|e| e.seq == *seq));
+        }
     }
 }
 
@@ -232,7 +269,7 @@ mod tests {
         StoredResponse {
             status: 200,
             headers: vec![],
-            body: body.as_bytes().to_vec(),
+            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
         }
     }
 
@@ -245,8 +282,19 @@ mod tests {
         assert_eq!(s.begin_now("k", "f", TTL, t), Begin::Started);
         assert_eq!(s.begin_now("k", "f", TTL, t), Begin::InFlight);
         s.complete_now("k", "f", resp("x"), TTL, t);
+        // Asked with another payload, the stored fingerprint differs from the one asked with.
+        match s.begin_now("k", "g", TTL, t) {
+            Begin::Completed {
+                fingerprint,
+                response,
+            } => {
+                assert_ne!(fingerprint, "g");
+                assert_eq!(response, resp("x"));
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
-            s.begin_now("k", "g", TTL, t),
+            s.begin_now("k", "f", TTL, t),
             Begin::Completed {
                 fingerprint: "f".into(),
                 response: resp("x")
@@ -315,6 +363,37 @@ mod tests {
                 response: resp("x")
             }
         );
+    }
+
+    #[test]
+    fn hex_digests_are_kept_and_other_text_hashed() {
+        let hex = crate::encoding::sha256_hex(&[b"x"]);
+        let d = digest(&hex);
+        assert_eq!(&d[..], hex.as_bytes());
+        assert_ne!(digest("x"), digest("y"));
+        assert_ne!(digest("x"), digest(&hex));
+        assert_eq!(fingerprint_text(&hex, &d), hex);
+        assert_ne!(fingerprint_text("other", &d), "other");
+    }
+
+    #[test]
+    fn released_and_expired_records_do_not_grow_the_age_queue() {
+        let s = MemoryStore::with_max_entries(10);
+        let t = Instant::now();
+        for i in 0..10_000 {
+            let k = format!("k{i}");
+            assert_eq!(s.begin_now(&k, "f", TTL, t), Begin::Started);
+            s.release_now(&k);
+        }
+        let queued = lock(&s.shards[0]).by_age.len();
+        assert!(queued <= 64, "{queued} slots queued");
+        // Expired records leave from the front as time passes.
+        for i in 0..5 {
+            s.begin_now(&format!("e{i}"), "f", TTL, t);
+        }
+        assert_eq!(s.len(), 5);
+        s.begin_now("late", "f", TTL, t + TTL * 2);
+        assert_eq!(s.len(), 1);
     }
 
     #[test]

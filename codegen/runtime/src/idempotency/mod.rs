@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
+use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use http_body_util::BodyExt as _;
 use serde::{Deserialize, Serialize};
@@ -97,8 +98,8 @@ pub struct StoredResponse {
     /// The headers, without hop-by-hop ones, `content-length`, `date` and the correlation id.
     pub headers: Vec<(String, String)>,
     /// The body (base64 in serialized form).
-    #[serde(with = "crate::encoding::base64_vec")]
-    pub body: Vec<u8>,
+    #[serde(with = "crate::encoding::base64_bytes")]
+    pub body: Bytes,
 }
 
 /// A store failure (unreachable, corrupt record...). The server answers 503.
@@ -416,7 +417,7 @@ impl Pending {
             let stored = StoredResponse {
                 status: parts.status.as_u16(),
                 headers: stored_headers(&parts.headers),
-                body: bytes.to_vec(),
+                body: bytes.clone(),
             };
             self.claim
                 .complete(&self.fingerprint, stored, self.ttl)
@@ -525,7 +526,7 @@ mod tests {
         let r = StoredResponse {
             status: 201,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: b"{}".to_vec(),
+            body: Bytes::from_static(b"{}"),
         };
         let s = serde_json::to_string(&r).unwrap();
         assert!(s.contains("\"body\":\"e30=\""), "{s}");
@@ -545,7 +546,7 @@ mod tests {
         let resp = replay(StoredResponse {
             status: 201,
             headers: stored,
-            body: b"hi".to_vec(),
+            body: Bytes::from_static(b"hi"),
         });
         assert_eq!(resp.status(), 201);
         assert_eq!(resp.headers().get_all("set-cookie").iter().count(), 2);

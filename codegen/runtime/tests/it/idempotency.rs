@@ -241,7 +241,7 @@ mod redis {
         let resp = StoredResponse {
             status: 201,
             headers: vec![("content-type".into(), "application/json".into())],
-            body: vec![0, 159, 255],
+            body: bytes::Bytes::from_static(&[0, 159, 255]),
         };
         store
             .complete("race", "f", resp.clone(), ttl)
