@@ -997,7 +997,19 @@ impl<'a> HttpApi<'a> {
         let registrations = self.ops.iter().map(|op| {
             let table = ident(&op.table);
             let handler = ident(&format!("handle_{}", op.method));
-            quote!(.operation(&super::spec::#table, #handler::<A>))
+            // JSON bodies with a schema are validated and deserialized in one pass when the
+            // server knows the handler's type.
+            let typed = op.body.iter().flat_map(|b| {
+                b.media.iter().enumerate().filter_map(|(i, m)| {
+                    let json = m.kind == BodyKind::Json && m.schema_def.is_some();
+                    (json && !matches!(m.ty, Ty::Bytes)).then(|| {
+                        let ty = self.types_path(&m.ty);
+                        let index = Literal::usize_unsuffixed(i);
+                        quote!(.json_body::<#ty>(&super::spec::#table, #index))
+                    })
+                })
+            });
+            quote!(.operation(&super::spec::#table, #handler::<A>) #(#typed)*)
         });
         let doc = format!(" The server side of {}.", self.api_title());
         quote! {

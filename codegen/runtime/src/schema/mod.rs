@@ -39,6 +39,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::problem::FieldError;
 
+mod fused;
 mod stream;
 
 /// The most errors one validation reports.
@@ -463,6 +464,16 @@ impl Compiled {
         de: D,
     ) -> Result<Vec<(String, String)>, D::Error> {
         stream::validate(self, id, de)
+    }
+
+    /// `raw` deserialized as `T` in one pass with its validation against `id`; `None` when it
+    /// is invalid, malformed or not a `T` (then [`Compiled::validate_json`] tells why).
+    pub(crate) fn deserialize_validated<T: serde::de::DeserializeOwned>(
+        &self,
+        id: NodeId,
+        raw: &[u8],
+    ) -> Option<T> {
+        fused::deserialize_validated(self, id, raw)
     }
 }
 

@@ -36,6 +36,8 @@ struct ParamPlan {
 struct MediaPlan {
     media: &'static Media,
     node: Option<NodeId>,
+    /// Validates and deserializes a JSON body as the handler's type in one pass.
+    typed: Option<TypedDecoder>,
     /// Lower-cased `type` and `subtype`; `*` for wildcards.
     main: Box<str>,
     sub: Box<str>,
@@ -92,6 +94,7 @@ impl Plan {
                 media.push(MediaPlan {
                     media: m,
                     node,
+                    typed: None,
                     main: main.trim().into(),
                     sub: sub.split(';').next().unwrap_or(sub).trim().into(),
                 });
@@ -107,6 +110,15 @@ impl Plan {
             media,
             body_required: op.body.as_ref().is_some_and(|b| b.required),
         })
+    }
+
+    /// Decodes valid JSON bodies of the `media`-th media type with `decoder`.
+    pub(crate) fn decode_json_as(&mut self, media: usize, decoder: TypedDecoder) {
+        if let Some(m) = self.media.get_mut(media)
+            && m.media.kind == BodyKind::Json
+        {
+            m.typed = Some(decoder);
+        }
     }
 
     /// Whether the operation takes a body.
@@ -139,6 +151,27 @@ impl Plan {
     }
 }
 
+/// Deserializes a JSON body as the handler's type if it is valid against the node (`None`:
+/// invalid, or not that type; the two-pass path then says why).
+pub(crate) type TypedDecoder = fn(&Compiled, NodeId, &[u8]) -> Option<TypedBody>;
+
+/// [`TypedDecoder`] for `T`.
+pub(crate) fn typed_decoder<T: DeserializeOwned + Send + 'static>() -> TypedDecoder {
+    |c, node, raw| {
+        c.deserialize_validated::<T>(node, raw)
+            .map(|body| TypedBody(Box::new(body)))
+    }
+}
+
+/// A body already deserialized as the type its handler asks [`Decoded::json_body`] for.
+pub(crate) struct TypedBody(Box<dyn std::any::Any + Send>);
+
+impl std::fmt::Debug for TypedBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TypedBody")
+    }
+}
+
 /// A request's parameters and body, decoded and validated, for the generated handler.
 #[derive(Debug)]
 pub struct Decoded {
@@ -154,6 +187,8 @@ enum BodyValue {
     None,
     /// JSON text in `raw`, already validated.
     JsonText,
+    /// JSON text in `raw`, validated and deserialized.
+    Typed(TypedBody),
     Json(Value),
     Multipart {
         fields: Map<String, Value>,
@@ -200,13 +235,18 @@ impl Decoded {
     /// `format: binary` — as sequences of bytes, so `Vec<u8>` and `bytes::Bytes` fields
     /// receive them (and an array property receives one entry per part). A binary body is a
     /// sequence of bytes too.
-    pub fn json_body<T: DeserializeOwned>(&mut self) -> Result<T, Problem> {
+    pub fn json_body<T: DeserializeOwned + 'static>(&mut self) -> Result<T, Problem> {
         let invalid = |e: serde_json::Error| {
             Problem::new(422).with_detail(format!("The request body is invalid: {e}"))
         };
         match std::mem::replace(&mut self.body, BodyValue::None) {
             BodyValue::None => serde_json::from_value(Value::Null).map_err(invalid),
             BodyValue::JsonText => serde_json::from_slice(&self.raw).map_err(invalid),
+            // Deserialized during validation, unless the handler asks for another type.
+            BodyValue::Typed(TypedBody(body)) => match body.downcast::<T>() {
+                Ok(body) => Ok(*body),
+                Err(_) => serde_json::from_slice(&self.raw).map_err(invalid),
+            },
             BodyValue::Json(v) => serde_json::from_value(v).map_err(invalid),
             BodyValue::Text(s) => serde_json::from_value(Value::String(s)).map_err(invalid),
             BodyValue::Binary => T::deserialize(Part::File(self.raw.clone())).map_err(invalid),
@@ -473,6 +513,11 @@ async fn decode_body(
     };
     match mp.media.kind {
         BodyKind::Json => {
+            if let (Some(node), Some(decode)) = (mp.node, mp.typed)
+                && let Some(body) = decode(c, node, raw)
+            {
+                return Ok(BodyValue::Typed(body));
+            }
             // Validated while parsed; the handler deserializes its type from the same bytes.
             let mut de = serde_json::Deserializer::from_slice(raw);
             let found = match mp.node {

@@ -135,6 +135,8 @@ pub struct Server<A> {
     config: ServerConfig,
     schemas: &'static Schemas,
     operations: Vec<(&'static Operation, Handler<A>)>,
+    /// (operation id, media index, decoder) from [`Server::json_body`].
+    typed_bodies: Vec<(&'static str, usize, decode::TypedDecoder)>,
 }
 
 impl<A> fmt::Debug for Server<A> {
@@ -166,12 +168,26 @@ impl<A: Send + Sync + 'static> Server<A> {
             config,
             schemas,
             operations: Vec::new(),
+            typed_bodies: Vec::new(),
         }
     }
 
     /// Serves `op` with `handler`.
     pub fn operation(mut self, op: &'static Operation, handler: Handler<A>) -> Self {
         self.operations.push((op, handler));
+        self
+    }
+
+    /// Tells that `op`'s handler reads the body of its `media`-th media type (a JSON one) as
+    /// `T` with [`Decoded::json_body`]. The server then validates the body and deserializes
+    /// it in the same pass, before the handler runs, instead of parsing it twice.
+    pub fn json_body<T: serde::de::DeserializeOwned + Send + 'static>(
+        mut self,
+        op: &'static Operation,
+        media: usize,
+    ) -> Self {
+        self.typed_bodies
+            .push((op.id, media, decode::typed_decoder::<T>()));
         self
     }
 
@@ -191,7 +207,12 @@ impl<A: Send + Sync + 'static> Server<A> {
         let mut routes = Vec::with_capacity(self.operations.len());
         for (op, handler) in self.operations {
             let plan = match compiled {
-                Some(c) => decode::Plan::new(op, c),
+                Some(c) => decode::Plan::new(op, c).map(|mut plan| {
+                    for (_, media, decoder) in self.typed_bodies.iter().filter(|t| t.0 == op.id) {
+                        plan.decode_json_as(*media, *decoder);
+                    }
+                    plan
+                }),
                 None => Err("the contract's schema set is invalid".to_owned()),
             };
             if let Err(e) = &plan {
