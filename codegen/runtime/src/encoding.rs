@@ -145,13 +145,13 @@ pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
         h.update([0u8]);
     }
     let digest = h.finalize();
-    let mut out = String::with_capacity(64);
-    for b in digest.iter() {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest.iter()) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 15)];
     }
-    out
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 /// serde helpers storing `Vec<u8>` as base64 (compact in JSON-encoded store records).

@@ -704,10 +704,7 @@ fn replay(stored: StoredResponse) -> Response<Body> {
     }
     headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     let trailers = (!trailers.is_empty()).then_some(trailers);
-    let mut resp = Response::new(Body::new(ReplayBody::new(
-        stored.body,
-        trailers,
-    )));
+    let mut resp = Response::new(Body::new(ReplayBody::new(stored.body, trailers)));
     *resp.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     *resp.headers_mut() = headers;
     resp

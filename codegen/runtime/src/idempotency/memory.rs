@@ -1,7 +1,7 @@
 //! The in-process store: fine for one replica, lost on restart.
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque, hash_map};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,18 @@ const SHARDS: usize = 16;
 /// the server passes SHA-256s in hex (64 characters); any other text is hashed to one.
 type Digest = [u8; 64];
 
+/// A record's key. Its text is a SHA-256 in hex, uniformly spread: the map hashes (with a
+/// per-process random key) only its first 16 characters, which is plenty to spread records
+/// over buckets, and compares all 64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Key(Digest);
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(&self.0[..16]);
+    }
+}
+
 /// An in-memory [`IdempotencyStore`]: mutex-guarded maps, bounded in size (the oldest record
 /// goes first when it is full), whose expired records are dropped when met or when they
 /// reach the front of the age queue. Big stores are sharded by key; "oldest" is then per
@@ -32,11 +44,11 @@ pub struct MemoryStore {
 
 #[derive(Debug)]
 struct Inner {
-    entries: HashMap<Digest, Entry, RandomState>,
+    entries: HashMap<Key, Entry, RandomState>,
     /// Insertion order, oldest first: (sequence number, key). A record removed early (released,
     /// expired, replaced) leaves its slot behind; a slot is live while its record still has
     /// that sequence number.
-    by_age: VecDeque<(u64, Digest)>,
+    by_age: VecDeque<(u64, Key)>,
     next_seq: u64,
 }
 
@@ -94,15 +106,20 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// The locked shard that holds `key`. Digests are uniform, so their last byte picks it.
-    fn lock(&self, key: &Digest) -> std::sync::MutexGuard<'_, Inner> {
-        lock(&self.shards[usize::from(key[63]) % self.shards.len()])
+    /// The locked shard that holds `key`. Digests are uniform, so their last hex digit picks
+    /// it.
+    fn lock(&self, key: &Key) -> std::sync::MutexGuard<'_, Inner> {
+        let last = key.0[63];
+        let digit = match last {
+            b'a'..=b'f' => last - b'a' + 10,
+            _ => last,
+        };
+        lock(&self.shards[usize::from(digit) % self.shards.len()])
     }
 
     fn begin_now(&self, key: &str, fingerprint: &str, ttl: Duration, now: Instant) -> Begin {
-        let key = digest(key);
+        let key = Key(digest(key));
         let mut inner = self.lock(&key);
-        inner.drop_stale_front(now);
         if let Some(e) = inner.entries.get(&key) {
             if e.expires > now {
                 return match &e.response {
@@ -115,11 +132,7 @@ impl MemoryStore {
             }
             inner.entries.remove(&key);
         }
-        while inner.entries.len() >= self.max_entries_per_shard {
-            if !inner.evict_oldest() {
-                break;
-            }
-        }
+        inner.trim_front(now, self.max_entries_per_shard);
         let seq = inner.next_seq;
         inner.next_seq += 1;
         inner.by_age.push_back((seq, key));
@@ -144,7 +157,7 @@ impl MemoryStore {
         ttl: Duration,
         now: Instant,
     ) {
-        let key = digest(key);
+        let key = Key(digest(key));
         let mut inner = self.lock(&key);
         // A claim that expired meanwhile is not resurrected: another request may own the key.
         if let Some(e) = inner.entries.get_mut(&key)
@@ -157,9 +170,13 @@ impl MemoryStore {
     }
 
     fn release_now(&self, key: &str) {
-        let key = digest(key);
+        let key = Key(digest(key));
         let mut inner = self.lock(&key);
-        if inner.entries.get(&key).is_some_and(|e| e.response.is_none()) {
+        if inner
+            .entries
+            .get(&key)
+            .is_some_and(|e| e.response.is_none())
+        {
             inner.entries.remove(&key);
         }
     }
@@ -247,32 +264,22 @@ fn lock(shard: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
 }
 
 impl Inner {
-    fn is_live(&self, seq: u64, key: &Digest) -> bool {
-        self.entries.get(key).is_some_and(|e| e.seq == seq)
-    }
-
-    /// Pops slots of removed records and expired records off the front of the age queue.
-    fn drop_stale_front(&mut self, now: Instant) {
+    /// Pops the front of the age queue while it is the slot of a removed record, an expired
+    /// record, or, while the shard holds `max` records or more, the oldest live one. One hash
+    /// per slot: the record is looked up and removed through the same entry.
+    fn trim_front(&mut self, now: Instant, max: usize) {
         while let Some(&(seq, key)) = self.by_age.front() {
-            match self.entries.get(&key) {
-                Some(e) if e.seq == seq && e.expires > now => break,
-                Some(e) if e.seq == seq => {
-                    self.entries.remove(&key);
+            let full = self.entries.len() >= max;
+            if let hash_map::Entry::Occupied(e) = self.entries.entry(key)
+                && e.get().seq == seq
+            {
+                if e.get().expires > now && !full {
+                    break;
                 }
-                _ => {}
+                e.remove();
             }
             self.by_age.pop_front();
         }
-    }
-
-    fn evict_oldest(&mut self) -> bool {
-        while let Some((seq, key)) = self.by_age.pop_front() {
-            if self.is_live(seq, &key) {
-                self.entries.remove(&key);
-                return true;
-            }
-        }
-        false
     }
 
     /// Keeps the age queue within twice the live records, so that released and replaced

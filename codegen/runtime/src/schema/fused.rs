@@ -455,7 +455,12 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for CheckedSeq<'_, '_, '_, A> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        let schema = self.n.prefix_items.get(*self.count).copied().or(self.n.items);
+        let schema = self
+            .n
+            .prefix_items
+            .get(*self.count)
+            .copied()
+            .or(self.n.items);
         let next = match schema {
             Some(node) if self.st.valid => self.inner.next_element_seed(CheckedSeed {
                 st: &mut *self.st,

@@ -305,12 +305,15 @@ impl<A: Send + Sync + 'static> tower::Service<Request<Body>> for ServerService<A
     }
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
-        Box::pin(self.shared.clone().handle(req).map(Ok))
+        let shared = self.shared.clone();
+        // One allocation, and the request's futures are built in place inside it: wrapping a
+        // built dispatch future in combinators would copy its kilobyte or so at each layer.
+        Box::pin(async move { Ok(shared.handle(req).await) })
     }
 }
 
 impl<A: Send + Sync + 'static> Shared<A> {
-    fn handle(self: Arc<Self>, req: Request<Body>) -> impl Future<Output = Response<Body>> {
+    async fn handle(self: Arc<Self>, req: Request<Body>) -> Response<Body> {
         let id = correlation::from_headers(req.headers());
         let header = HeaderValue::from_str(&id).ok();
         let span = tracing::info_span!(
@@ -321,15 +324,13 @@ impl<A: Send + Sync + 'static> Shared<A> {
             path = %req.uri().path(),
         );
         let uri = req.uri().clone();
-        // `map`, not an `async` block: a block would store the dispatch future twice.
-        correlation::scope_request(id, uri, self.dispatch(req))
+        let mut resp = correlation::scope_request(id, uri, self.dispatch(req))
             .instrument(span)
-            .map(move |mut resp| {
-                if let Some(v) = header {
-                    resp.headers_mut().insert(correlation::CORRELATION_NAME, v);
-                }
-                resp
-            })
+            .await;
+        if let Some(v) = header {
+            resp.headers_mut().insert(correlation::CORRELATION_NAME, v);
+        }
+        resp
     }
 
     async fn dispatch(self: Arc<Self>, req: Request<Body>) -> Response<Body> {
