@@ -120,8 +120,17 @@ impl MemoryStore {
     fn begin_now(&self, key: &str, fingerprint: &str, ttl: Duration, now: Instant) -> Begin {
         let key = Key(digest(key));
         let mut inner = self.lock(&key);
-        if let Some(e) = inner.entries.get(&key) {
-            if e.expires > now {
+        let seq = inner.next_seq;
+        let fresh = Entry {
+            seq,
+            expires: now + ttl,
+            fingerprint: digest(fingerprint),
+            response: None,
+        };
+        // One lookup finds a live record or places the new one.
+        match inner.entries.entry(key) {
+            hash_map::Entry::Occupied(e) if e.get().expires > now => {
+                let e = e.get();
                 return match &e.response {
                     None => Begin::InFlight,
                     Some(r) => Begin::Completed {
@@ -130,21 +139,18 @@ impl MemoryStore {
                     },
                 };
             }
-            inner.entries.remove(&key);
+            // Expired: replaced (its age slot is left behind, no longer live).
+            hash_map::Entry::Occupied(mut e) => {
+                e.insert(fresh);
+            }
+            hash_map::Entry::Vacant(e) => {
+                e.insert(fresh);
+            }
         }
-        inner.trim_front(now, self.max_entries_per_shard);
-        let seq = inner.next_seq;
         inner.next_seq += 1;
         inner.by_age.push_back((seq, key));
-        inner.entries.insert(
-            key,
-            Entry {
-                seq,
-                expires: now + ttl,
-                fingerprint: digest(fingerprint),
-                response: None,
-            },
-        );
+        // The new record is at the back of the queue: trimming cannot reach it.
+        inner.trim_front(now, self.max_entries_per_shard);
         inner.compact();
         Begin::Started
     }
@@ -265,11 +271,11 @@ fn lock(shard: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
 
 impl Inner {
     /// Pops the front of the age queue while it is the slot of a removed record, an expired
-    /// record, or, while the shard holds `max` records or more, the oldest live one. One hash
-    /// per slot: the record is looked up and removed through the same entry.
+    /// record, or, while the shard holds more than `max` records, the oldest live one. One
+    /// hash per slot: the record is looked up and removed through the same entry.
     fn trim_front(&mut self, now: Instant, max: usize) {
         while let Some(&(seq, key)) = self.by_age.front() {
-            let full = self.entries.len() >= max;
+            let full = self.entries.len() > max;
             if let hash_map::Entry::Occupied(e) = self.entries.entry(key)
                 && e.get().seq == seq
             {

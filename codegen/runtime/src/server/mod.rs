@@ -447,46 +447,32 @@ impl<A: Send + Sync + 'static> Shared<A> {
             idempotency_key: key,
             client_identity: identity,
         };
-        let limit = deadline.as_mut().as_pin_mut();
-        let run = run_handler(route, self.api.clone(), ctx, decoded, limit);
-        match claim_ids {
-            None => run.await,
-            // Boxed: keyed requests are the minority; their store futures stay off the common
-            // path's future.
+        // The key is claimed before the handler runs and its response stored after; the
+        // handler's future is built in place here rather than moved into a deduplicating one.
+        let pending = match claim_ids {
+            None => None,
             Some((store_key, fingerprint)) => {
-                Box::pin(self.deduplicated(route, store_key, fingerprint, run)).await
-            }
-        }
-    }
-
-    /// Runs `run` at most once per idempotency key.
-    async fn deduplicated(
-        &self,
-        route: &Route<A>,
-        store_key: String,
-        fingerprint: String,
-        run: impl Future<Output = Response<Body>>,
-    ) -> Response<Body> {
-        let store = &self.config.idempotency.store;
-        match idempotency::claim(
-            store,
-            store_key,
-            fingerprint,
-            route.lock_ttl,
-            self.config.idempotency.ttl,
-        )
-        .await
-        {
-            Claim::Started(pending) => pending.finish(run.await).await,
-            Claim::Replay(resp) => resp,
-            Claim::Reject(problem) => {
-                let mut resp = problem.into_http();
-                if matches!(resp.status().as_u16(), 409 | 503) {
-                    resp.headers_mut()
-                        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                let store = &self.config.idempotency.store;
+                let ttl = self.config.idempotency.ttl;
+                match idempotency::claim(store, store_key, fingerprint, route.lock_ttl, ttl).await {
+                    Claim::Started(pending) => Some(pending),
+                    Claim::Replay(resp) => return resp,
+                    Claim::Reject(problem) => {
+                        let mut resp = problem.into_http();
+                        if matches!(resp.status().as_u16(), 409 | 503) {
+                            resp.headers_mut()
+                                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                        }
+                        return resp;
+                    }
                 }
-                resp
             }
+        };
+        let limit = deadline.as_mut().as_pin_mut();
+        let resp = run_handler(route, self.api.clone(), ctx, decoded, limit).await;
+        match pending {
+            Some(pending) => pending.finish(resp).await,
+            None => resp,
         }
     }
 
