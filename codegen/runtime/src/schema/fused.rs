@@ -24,9 +24,6 @@ use super::{
     STRING, is_integral, json_eq, number_checks, string_checks,
 };
 
-/// Pure `$ref` hops followed before giving up (as the streaming validator).
-const MAX_REF_HOPS: usize = 64;
-
 /// `raw` deserialized as `T`, if it is valid against `node` and `T` accepts it; `None` when it
 /// is not (or when this path cannot tell), so the caller reports errors the two-pass way.
 pub(super) fn deserialize_validated<T: DeserializeOwned>(
@@ -70,15 +67,9 @@ impl<'c> State<'c> {
             return Mode::Forward;
         }
         let c = self.c;
-        let mut id = node;
-        let mut hops = 0;
-        while c.node_at(id).pure_ref {
-            hops += 1;
-            match c.node_at(id).reference {
-                Some(r) if hops <= MAX_REF_HOPS => id = r,
-                _ => return self.fail(),
-            }
-        }
+        let Some(id) = c.follow_pure_refs(node) else {
+            return self.fail();
+        };
         let n = c.node_at(id);
         if depth > MAX_DEPTH || n.never {
             return self.fail();
@@ -137,6 +128,14 @@ impl<'c> State<'c> {
         string_checks(n, s, &mut |_| self.valid = false);
     }
 
+    /// A string seen as bytes.
+    fn check_utf8(&mut self, n: &Node, v: &[u8]) {
+        match std::str::from_utf8(v) {
+            Ok(s) => self.check_str(n, s),
+            Err(_) => self.valid = false,
+        }
+    }
+
     /// Objects and arrays: the type, and no scalar `enum` (which a container never matches).
     fn check_container(&mut self, n: &Node, bits: u8) -> bool {
         if self.check_type(n, bits) && n.enumeration.is_some() {
@@ -154,7 +153,46 @@ struct Validating<'s, 'c, D> {
     inner: D,
 }
 
-/// Forwards `deserialize_*` through [`Validating::route`].
+/// Invokes `$then!` with every `deserialize_*` method but `deserialize_ignored_any` (which
+/// [`Validating`] treats apart), for the wrappers below to forward.
+macro_rules! deserialize_methods {
+    ($then:ident) => {
+        $then! {
+            deserialize_any();
+            deserialize_bool();
+            deserialize_i8();
+            deserialize_i16();
+            deserialize_i32();
+            deserialize_i64();
+            deserialize_i128();
+            deserialize_u8();
+            deserialize_u16();
+            deserialize_u32();
+            deserialize_u64();
+            deserialize_u128();
+            deserialize_f32();
+            deserialize_f64();
+            deserialize_char();
+            deserialize_str();
+            deserialize_string();
+            deserialize_bytes();
+            deserialize_byte_buf();
+            deserialize_option();
+            deserialize_unit();
+            deserialize_unit_struct(name: &'static str);
+            deserialize_newtype_struct(name: &'static str);
+            deserialize_seq();
+            deserialize_tuple(len: usize);
+            deserialize_tuple_struct(name: &'static str, len: usize);
+            deserialize_map();
+            deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+            deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+            deserialize_identifier();
+        }
+    };
+}
+
+/// Forwards `deserialize_*` methods to the inner deserializer by the node's [`Mode`].
 macro_rules! forward {
     ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
         fn $method<V: Visitor<'de>>(self $(, $arg: $ty)*, visitor: V) -> Result<V::Value, D::Error> {
@@ -187,38 +225,7 @@ fn whole<'de, D: Deserializer<'de>>(
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for Validating<'_, '_, D> {
     type Error = D::Error;
 
-    forward! {
-        deserialize_any();
-        deserialize_bool();
-        deserialize_i8();
-        deserialize_i16();
-        deserialize_i32();
-        deserialize_i64();
-        deserialize_i128();
-        deserialize_u8();
-        deserialize_u16();
-        deserialize_u32();
-        deserialize_u64();
-        deserialize_u128();
-        deserialize_f32();
-        deserialize_f64();
-        deserialize_char();
-        deserialize_str();
-        deserialize_string();
-        deserialize_bytes();
-        deserialize_byte_buf();
-        deserialize_option();
-        deserialize_unit();
-        deserialize_unit_struct(name: &'static str);
-        deserialize_newtype_struct(name: &'static str);
-        deserialize_seq();
-        deserialize_tuple(len: usize);
-        deserialize_tuple_struct(name: &'static str, len: usize);
-        deserialize_map();
-        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-        deserialize_identifier();
-    }
+    deserialize_methods!(forward);
 
     /// A skipped value is still checked: it is read whole-event by event like any other.
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
@@ -257,6 +264,20 @@ struct Checked<'s, 'c, V> {
     node: NodeId,
     depth: usize,
     visitor: V,
+}
+
+impl<'s, 'c, V> Checked<'s, 'c, V> {
+    /// For a value wrapping one value (`Some`, a newtype): the visitor, and `d` checked against
+    /// the same node.
+    fn unwrap_one<D2>(self, d: D2) -> (V, Validating<'s, 'c, D2>) {
+        let inner = Validating {
+            st: self.st,
+            node: self.node,
+            depth: self.depth,
+            inner: d,
+        };
+        (self.visitor, inner)
+    }
 }
 
 impl<'de, V: Visitor<'de>> Visitor<'de> for Checked<'_, '_, V> {
@@ -316,26 +337,17 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Checked<'_, '_, V> {
 
     // serde_json yields a string's bytes to `deserialize_bytes`.
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
-        match std::str::from_utf8(v) {
-            Ok(s) => self.st.check_str(self.n, s),
-            Err(_) => self.st.valid = false,
-        }
+        self.st.check_utf8(self.n, v);
         self.visitor.visit_bytes(v)
     }
 
     fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<V::Value, E> {
-        match std::str::from_utf8(v) {
-            Ok(s) => self.st.check_str(self.n, s),
-            Err(_) => self.st.valid = false,
-        }
+        self.st.check_utf8(self.n, v);
         self.visitor.visit_borrowed_bytes(v)
     }
 
     fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
-        match std::str::from_utf8(&v) {
-            Ok(s) => self.st.check_str(self.n, s),
-            Err(_) => self.st.valid = false,
-        }
+        self.st.check_utf8(self.n, &v);
         self.visitor.visit_byte_buf(v)
     }
 
@@ -350,21 +362,13 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Checked<'_, '_, V> {
     }
 
     fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
-        self.visitor.visit_some(Validating {
-            st: self.st,
-            node: self.node,
-            depth: self.depth,
-            inner: d,
-        })
+        let (visitor, d) = self.unwrap_one(d);
+        visitor.visit_some(d)
     }
 
     fn visit_newtype_struct<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
-        self.visitor.visit_newtype_struct(Validating {
-            st: self.st,
-            node: self.node,
-            depth: self.depth,
-            inner: d,
-        })
+        let (visitor, d) = self.unwrap_one(d);
+        visitor.visit_newtype_struct(d)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
@@ -617,37 +621,8 @@ macro_rules! forward_key {
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDeserializer<'_, 'de, D> {
     type Error = D::Error;
 
+    deserialize_methods!(forward_key);
     forward_key! {
-        deserialize_any();
-        deserialize_bool();
-        deserialize_i8();
-        deserialize_i16();
-        deserialize_i32();
-        deserialize_i64();
-        deserialize_i128();
-        deserialize_u8();
-        deserialize_u16();
-        deserialize_u32();
-        deserialize_u64();
-        deserialize_u128();
-        deserialize_f32();
-        deserialize_f64();
-        deserialize_char();
-        deserialize_str();
-        deserialize_string();
-        deserialize_bytes();
-        deserialize_byte_buf();
-        deserialize_option();
-        deserialize_unit();
-        deserialize_unit_struct(name: &'static str);
-        deserialize_newtype_struct(name: &'static str);
-        deserialize_seq();
-        deserialize_tuple(len: usize);
-        deserialize_tuple_struct(name: &'static str, len: usize);
-        deserialize_map();
-        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
-        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
-        deserialize_identifier();
         deserialize_ignored_any();
     }
 

@@ -26,6 +26,22 @@ const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 /// Pure `$ref` hops followed before giving up (a cycle of references that consumes no data).
 const MAX_REF_HOPS: usize = 64;
 
+impl Compiled {
+    /// The node `id` stands for once pure `$ref`s are followed; `None` past [`MAX_REF_HOPS`]
+    /// (a cycle of references that consumes no data).
+    pub(super) fn follow_pure_refs(&self, mut id: NodeId) -> Option<NodeId> {
+        let mut hops = 0;
+        while self.node_at(id).pure_ref {
+            hops += 1;
+            match self.node_at(id).reference {
+                Some(r) if hops <= MAX_REF_HOPS => id = r,
+                _ => return None,
+            }
+        }
+        Some(id)
+    }
+}
+
 pub(super) fn validate<'de, D: Deserializer<'de>>(
     c: &Compiled,
     id: NodeId,
@@ -117,19 +133,11 @@ impl<'de> DeserializeSeed<'de> for Seed<'_, '_, '_> {
             return Ok(());
         }
         let c = st.c;
-        let mut id = node;
-        let mut hops = 0;
-        while c.node_at(id).pure_ref {
-            hops += 1;
-            match c.node_at(id).reference {
-                Some(r) if hops <= MAX_REF_HOPS => id = r,
-                _ => {
-                    st.report(path, "exceeds the schema recursion limit".to_owned());
-                    IgnoredAny::deserialize(de)?;
-                    return Ok(());
-                }
-            }
-        }
+        let Some(id) = c.follow_pure_refs(node) else {
+            st.report(path, "exceeds the schema recursion limit".to_owned());
+            IgnoredAny::deserialize(de)?;
+            return Ok(());
+        };
         let n = c.node_at(id);
         if depth > MAX_DEPTH {
             st.report(path, format!("is nested deeper than {MAX_DEPTH} levels"));
