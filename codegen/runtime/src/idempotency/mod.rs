@@ -325,10 +325,16 @@ pub(crate) fn rejection(problem: &Problem) -> Response<Body> {
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(PROBLEM_JSON),
     );
-    if matches!(problem.status, Some(409 | 503)) {
-        h.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
+    say_when_to_retry(&mut resp);
     resp
+}
+
+/// A rejected claim that is worth retrying (409 in flight, 503 store down) says when.
+pub(crate) fn say_when_to_retry(resp: &mut Response<Body>) {
+    if matches!(resp.status().as_u16(), 409 | 503) {
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
 }
 
 /// A key claimed in a store, shared by the HTTP layer and the gRPC server. Dropping it

@@ -459,10 +459,7 @@ impl<A: Send + Sync + 'static> Shared<A> {
                     Claim::Replay(resp) => return resp,
                     Claim::Reject(problem) => {
                         let mut resp = problem.into_http();
-                        if matches!(resp.status().as_u16(), 409 | 503) {
-                            resp.headers_mut()
-                                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-                        }
+                        idempotency::say_when_to_retry(&mut resp);
                         return resp;
                     }
                 }
